@@ -1,0 +1,33 @@
+# The two README commands. Everything else lives in CMakePresets.json and scripts/.
+JOBS ?= $(shell nproc)
+
+.PHONY: deps test demo bench format clean
+
+deps:
+	bash scripts/install-deps.sh
+
+# Warnings-as-errors build of every test, benchmark and example, all tests through ctest, then a
+# lean AddressSanitizer+UBSan run of the core tests.
+test: deps
+	cmake --preset ci
+	cmake --build --preset ci -j $(JOBS)
+	ctest --preset ci -j $(JOBS)
+	cmake --preset sanitize
+	cmake --build --preset sanitize -j $(JOBS)
+	ctest --preset sanitize -j $(JOBS)
+
+demo: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS) --target continua_demo
+	./build/release/examples/continua_demo
+
+bench: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+	./build/release/bench/bench_core --benchmark_counters_tabular=true
+
+format:
+	find include tests bench examples -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' | xargs clang-format -i
+
+clean:
+	rm -rf build

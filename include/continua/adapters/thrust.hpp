@@ -1,0 +1,79 @@
+// Thrust adapter: thrust::host_vector is a host tensor, thrust::device_vector a device tensor, and
+// the device_space kernel backend runs loops with thrust::for_each / thrust::transform_reduce on
+// the configured Thrust device system (CUDA under nvcc, or OpenMP/CPP when so configured).
+#pragma once
+
+#include <thrust/device_vector.h>
+#include <thrust/execution_policy.h>
+#include <thrust/for_each.h>
+#include <thrust/host_vector.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+#include <thrust/reduce.h>
+#include <cstddef>
+#include <type_traits>
+
+#include "continua/core/kernel.hpp"
+#include "continua/core/tensor.hpp"
+
+namespace continua {
+
+template <class T, class Alloc>
+requires std::is_floating_point_v<T>
+struct tensor_traits<thrust::host_vector<T, Alloc>> {
+  using value_type = T;
+  using memory_space = host_space;
+  static T* data(thrust::host_vector<T, Alloc>& v) { return thrust::raw_pointer_cast(v.data()); }
+  static const T* data(const thrust::host_vector<T, Alloc>& v) {
+    return thrust::raw_pointer_cast(v.data());
+  }
+  static std::size_t size(const thrust::host_vector<T, Alloc>& v) { return v.size(); }
+  static extents shape(const thrust::host_vector<T, Alloc>& v) { return make_extents(v.size()); }
+};
+
+template <class T, class Alloc>
+requires std::is_floating_point_v<T>
+struct tensor_traits<thrust::device_vector<T, Alloc>> {
+  using value_type = T;
+  using memory_space = device_space;
+  static T* data(thrust::device_vector<T, Alloc>& v) { return thrust::raw_pointer_cast(v.data()); }
+  static const T* data(const thrust::device_vector<T, Alloc>& v) {
+    return thrust::raw_pointer_cast(v.data());
+  }
+  static std::size_t size(const thrust::device_vector<T, Alloc>& v) { return v.size(); }
+  static extents shape(const thrust::device_vector<T, Alloc>& v) { return make_extents(v.size()); }
+};
+
+namespace detail {
+// Adapts an index functor to Thrust's element-wise calling convention.
+template <class F>
+struct index_caller {
+  F f;
+  CONTINUA_HD void operator()(std::size_t i) const { f(i); }
+};
+template <class Map, class T>
+struct index_mapper {
+  Map map;
+  CONTINUA_HD T operator()(std::size_t i) const { return map(i); }
+};
+}  // namespace detail
+
+template <>
+struct kernel_backend<device_space> {
+  template <class F>
+  static void for_each_index(std::size_t n, const F& f) {
+    if (n == 0) return;
+    thrust::counting_iterator<std::size_t> first(0);
+    thrust::for_each(thrust::device, first, first + n, detail::index_caller<F>{f});
+  }
+
+  template <class T, class Map, class Reduce>
+  static T transform_reduce(std::size_t n, T init, const Map& map, const Reduce& reduce) {
+    if (n == 0) return init;
+    thrust::counting_iterator<std::size_t> first(0);
+    auto values = thrust::make_transform_iterator(first, detail::index_mapper<Map, T>{map});
+    return thrust::reduce(thrust::device, values, values + n, init, reduce);
+  }
+};
+
+}  // namespace continua

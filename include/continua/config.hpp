@@ -1,0 +1,69 @@
+// continua compile-time configuration: every CONTINUA_* switch, documented in one place.
+// Define a switch before including any continua header (or pass -D...) to override its default.
+#pragma once
+
+// CONTINUA_WITH_OPENMP (0/1): run host loops with `omp parallel for simd` when the input is large
+// enough. Default: 1 when the translation unit is compiled with OpenMP (_OPENMP), else 0.
+#ifndef CONTINUA_WITH_OPENMP
+#if defined(_OPENMP)
+#define CONTINUA_WITH_OPENMP 1
+#else
+#define CONTINUA_WITH_OPENMP 0
+#endif
+#endif
+
+// CONTINUA_OMP_MIN_SIZE: host loops shorter than this run on the calling thread; spawning a team
+// costs more than it saves on small arrays. Default: 32768 elements.
+#ifndef CONTINUA_OMP_MIN_SIZE
+#define CONTINUA_OMP_MIN_SIZE 32768
+#endif
+
+// CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI (0/1): set by
+// the CMake target (options of the same names) so code can tell which optional parts were found.
+// Headers never depend on them: including an adapter (continua/adapters/eigen.hpp, ...) is what
+// enables it, and only that adapter touches the dependency.
+#ifndef CONTINUA_WITH_EIGEN
+#define CONTINUA_WITH_EIGEN 0
+#endif
+#ifndef CONTINUA_WITH_XTENSOR
+#define CONTINUA_WITH_XTENSOR 0
+#endif
+#ifndef CONTINUA_WITH_CUDA
+#define CONTINUA_WITH_CUDA 0
+#endif
+#ifndef CONTINUA_WITH_MPI
+#define CONTINUA_WITH_MPI 0
+#endif
+
+// CONTINUA_HD: marks functions and functors callable on host and device. Expands to
+// `__host__ __device__` under nvcc, to nothing elsewhere.
+#if defined(__CUDACC__)
+#define CONTINUA_HD __host__ __device__
+#else
+#define CONTINUA_HD
+#endif
+
+// CONTINUA_CUDA_COMPILER: 1 while nvcc compiles the translation unit, 0 otherwise (including
+// Thrust's OpenMP/CPP device backends compiled by g++).
+#if defined(__CUDACC__)
+#define CONTINUA_CUDA_COMPILER 1
+#else
+#define CONTINUA_CUDA_COMPILER 0
+#endif
+
+#define CONTINUA_PRAGMA(x) _Pragma(#x)
+
+// CONTINUA_SIMD: a vectorisation hint for a loop whose iterations are independent.
+#if defined(_OPENMP) || defined(_OPENMP_SIMD)
+#define CONTINUA_SIMD CONTINUA_PRAGMA(omp simd)
+#elif defined(__clang__)
+#define CONTINUA_SIMD CONTINUA_PRAGMA(clang loop vectorize(enable))
+#elif defined(__GNUC__)
+#define CONTINUA_SIMD CONTINUA_PRAGMA(GCC ivdep)
+#else
+#define CONTINUA_SIMD
+#endif
+
+#define CONTINUA_VERSION_MAJOR 0
+#define CONTINUA_VERSION_MINOR 1
+#define CONTINUA_VERSION_PATCH 0

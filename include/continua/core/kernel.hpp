@@ -1,0 +1,141 @@
+// The kernel layer: every elementwise loop and reduction in continua runs through
+// for_each_index / transform_reduce, which pick the host loop or the Thrust device loop by space.
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "continua/config.hpp"
+#include "continua/core/memory_space.hpp"
+
+#if CONTINUA_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace continua {
+
+// Reduction operators. Each names its identity so partial results can start from it.
+struct plus {
+  template <class T>
+  static constexpr T identity() {
+    return T(0);
+  }
+  template <class T>
+  CONTINUA_HD constexpr T operator()(const T& a, const T& b) const {
+    return a + b;
+  }
+};
+
+struct maximum {
+  template <class T>
+  static constexpr T identity() {
+    return std::numeric_limits<T>::lowest();
+  }
+  template <class T>
+  CONTINUA_HD constexpr T operator()(const T& a, const T& b) const {
+    return a < b ? b : a;
+  }
+};
+
+struct minimum {
+  template <class T>
+  static constexpr T identity() {
+    return std::numeric_limits<T>::max();
+  }
+  template <class T>
+  CONTINUA_HD constexpr T operator()(const T& a, const T& b) const {
+    return b < a ? b : a;
+  }
+};
+
+// Where loops over a memory space run. host_space is defined here; the device_space
+// specialisation comes with continua/adapters/thrust.hpp.
+template <class Space>
+struct kernel_backend;
+
+template <>
+struct kernel_backend<host_space> {
+  template <class F>
+  static void for_each_index(std::size_t n, const F& f) {
+#if CONTINUA_WITH_OPENMP
+    if (n >= CONTINUA_OMP_MIN_SIZE && !omp_in_parallel()) {
+      const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel for simd schedule(static)
+      for (std::ptrdiff_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+      return;
+    }
+#endif
+    CONTINUA_SIMD
+    for (std::size_t i = 0; i < n; ++i) f(i);
+  }
+
+  template <class T, class Map, class Reduce>
+  static T transform_reduce(std::size_t n, T init, const Map& map, const Reduce& reduce) {
+#if CONTINUA_WITH_OPENMP
+    if (n >= CONTINUA_OMP_MIN_SIZE && !omp_in_parallel()) {
+      // One partial per thread, combined in thread order: a fixed thread count gives a
+      // reproducible result.
+      std::vector<T> parts(static_cast<std::size_t>(omp_get_max_threads()),
+                           Reduce::template identity<T>());
+#pragma omp parallel
+      {
+        const std::size_t threads = static_cast<std::size_t>(omp_get_num_threads());
+        const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+        parts[t] = serial_reduce(n * t / threads, n * (t + 1) / threads, map, reduce,
+                                 Reduce::template identity<T>());
+      }
+      T total = init;
+      for (const T& part : parts) total = reduce(total, part);
+      return total;
+    }
+#endif
+    return serial_reduce(0, n, map, reduce, init);
+  }
+
+ private:
+  template <class T, class Map, class Reduce>
+  static T serial_reduce(std::size_t begin, std::size_t end, const Map& map, const Reduce& reduce,
+                         T acc) {
+    if constexpr (std::is_same_v<Reduce, plus> && std::is_arithmetic_v<T>) {
+#if defined(_OPENMP) || defined(_OPENMP_SIMD)
+#pragma omp simd reduction(+ : acc)
+#endif
+      for (std::size_t i = begin; i < end; ++i) acc += map(i);
+    } else if constexpr (std::is_same_v<Reduce, maximum> && std::is_arithmetic_v<T>) {
+#if defined(_OPENMP) || defined(_OPENMP_SIMD)
+#pragma omp simd reduction(max : acc)
+#endif
+      for (std::size_t i = begin; i < end; ++i) {
+        const T v = map(i);
+        acc = acc < v ? v : acc;
+      }
+    } else {
+      for (std::size_t i = begin; i < end; ++i) acc = reduce(acc, map(i));
+    }
+    return acc;
+  }
+};
+
+// Calls f(i) for every i in [0, n), in any order and possibly concurrently. f must be
+// CONTINUA_HD (callable on the device) when Space is device_space.
+template <class Space, class F>
+void for_each_index(Space, std::size_t n, const F& f) {
+  static_assert(is_memory_space_v<Space>,
+                "continua::for_each_index: first argument must be "
+                "continua::host_space{} or continua::device_space{}");
+  kernel_backend<Space>::for_each_index(n, f);
+}
+
+// reduce(init, map(0), ..., map(n-1)) in an unspecified grouping; Reduce is plus, maximum,
+// minimum or any associative operator with a static identity<T>().
+template <class Space, class T, class Map, class Reduce>
+T transform_reduce(Space, std::size_t n, T init, const Map& map, const Reduce& reduce) {
+  static_assert(is_memory_space_v<Space>,
+                "continua::transform_reduce: first argument must be "
+                "continua::host_space{} or continua::device_space{}");
+  return kernel_backend<Space>::template transform_reduce<T>(n, init, map, reduce);
+}
+
+}  // namespace continua

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what continua's build, tests, benchmarks and demo need on Debian 12, skipping what is
+# already there. Safe to run repeatedly. The CUDA toolkit is used when present at /usr/local/cuda;
+# otherwise Debian's libthrust-dev provides Thrust for the OpenMP device backend.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config
+  libeigen3-dev xtensor-dev libxtl-dev libxsimd-dev
+  libboost-test-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin
+  dataset-fashion-mnist
+  python3 python3-pip
+)
+if [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  packages+=(libthrust-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# Conan 2 for the packaging test; optional: the conan ctest case is skipped without it.
+if ! command -v conan >/dev/null 2>&1; then
+  if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then
+    pip_cmd=$(command -v pip || command -v pip3)
+    "$pip_cmd" install -q "conan>=2,<3" 2>/dev/null ||
+      "$pip_cmd" install -q --break-system-packages "conan>=2,<3" 2>/dev/null ||
+      echo "install-deps: conan could not be installed with pip; its test will be skipped"
+  fi
+fi
