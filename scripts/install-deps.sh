@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libeigen3-dev xtensor-dev libxtl-dev libxsimd-dev
-  libboost-test-dev libbenchmark-dev
+  libboost-test-dev libbenchmark-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-pip

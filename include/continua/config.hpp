@@ -18,7 +18,8 @@
 #define CONTINUA_OMP_MIN_SIZE 32768
 #endif
 
-// CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI (0/1): set by
+// CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI,
+// CONTINUA_WITH_ZLIB (0/1): set by
 // the CMake target (options of the same names) so code can tell which optional parts were found.
 // Headers never depend on them: including an adapter (continua/adapters/eigen.hpp, ...) is what
 // enables it, and only that adapter touches the dependency.
@@ -30,6 +31,9 @@
 #endif
 #ifndef CONTINUA_WITH_CUDA
 #define CONTINUA_WITH_CUDA 0
+#endif
+#ifndef CONTINUA_WITH_ZLIB
+#define CONTINUA_WITH_ZLIB 0
 #endif
 #ifndef CONTINUA_WITH_MPI
 #define CONTINUA_WITH_MPI 0
