@@ -12,7 +12,9 @@
 #include <thrust/reduce.h>
 #include <cstddef>
 #include <type_traits>
+#include <vector>
 
+#include "continua/core/buffer.hpp"
 #include "continua/core/kernel.hpp"
 #include "continua/core/tensor.hpp"
 
@@ -42,6 +44,31 @@ struct tensor_traits<thrust::device_vector<T, Alloc>> {
   }
   static std::size_t size(const thrust::device_vector<T, Alloc>& v) { return v.size(); }
   static extents shape(const thrust::device_vector<T, Alloc>& v) { return make_extents(v.size()); }
+};
+
+// Device-resident state buffers for device tensors.
+template <class T>
+class buffer<T, device_space> {
+ public:
+  using value_type = T;
+  using memory_space = device_space;
+
+  buffer() = default;
+  explicit buffer(std::size_t n, T value = T(0)) : v_(n, value) {}
+
+  T* data() { return thrust::raw_pointer_cast(v_.data()); }
+  const T* data() const { return thrust::raw_pointer_cast(v_.data()); }
+  std::size_t size() const { return v_.size(); }
+  std::vector<T> to_host() const {
+    thrust::host_vector<T> h = v_;
+    return std::vector<T>(h.begin(), h.end());
+  }
+  void assign_from_host(const std::vector<T>& values) {
+    v_ = thrust::host_vector<T>(values.begin(), values.end());
+  }
+
+ private:
+  thrust::device_vector<T> v_;
 };
 
 namespace detail {

@@ -44,13 +44,16 @@ std::size_t tensor_count(const P& p) {
     return static_cast<std::size_t>(std::ranges::distance(p));
 }
 
-// Calls f(index, tensor) for each tensor of the set, in order.
+// Calls f(index, tensor) for each tensor of the set, in order. For tuples the index is a
+// std::integral_constant (usable as a compile-time index, and convertible to std::size_t).
 template <parameter_set P, class F>
 void for_each_tensor(P&& p, F&& f) {
   if constexpr (tensor<P>) {
     f(std::size_t{0}, p);
   } else if constexpr (tensor_tuple<P>) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) { (f(I, std::get<I>(p)), ...); }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f(std::integral_constant<std::size_t, I>{}, std::get<I>(p)), ...);
+    }
     (std::make_index_sequence<std::tuple_size_v<std::remove_cvref_t<P>>>{});
   } else {
     std::size_t i = 0;
@@ -112,7 +115,7 @@ void require_same_structure(std::string_view context, std::string_view a_name, c
 }
 
 // Calls f(index, ta, tb) for the i-th tensors of a and b, after require_same_structure (which
-// names the sets a_name and b_name in its message).
+// names the sets a_name and b_name in its message). Indices as in for_each_tensor.
 template <parameter_set A, parameter_set B, class F>
 requires pairable_sets<A, B>
 void for_each_tensor_pair(std::string_view context, std::string_view a_name, A&& a,
@@ -122,7 +125,7 @@ void for_each_tensor_pair(std::string_view context, std::string_view a_name, A&&
     f(std::size_t{0}, a, b);
   } else if constexpr (tensor_tuple<A>) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (f(I, std::get<I>(a), std::get<I>(b)), ...);
+      (f(std::integral_constant<std::size_t, I>{}, std::get<I>(a), std::get<I>(b)), ...);
     }
     (std::make_index_sequence<std::tuple_size_v<std::remove_cvref_t<A>>>{});
   } else {
