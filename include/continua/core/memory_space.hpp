@@ -11,6 +11,8 @@ struct host_space {};
 // host memory driven by Thrust's OpenMP/CPP backend when that is the configured device system.
 struct device_space {};
 
+// True for memory spaces. A new space (e.g. an instrumented one in tests) specialises this, a
+// kernel_backend and a buffer.
 template <class S>
 inline constexpr bool is_memory_space_v =
     std::is_same_v<S, host_space> || std::is_same_v<S, device_space>;

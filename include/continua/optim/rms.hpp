@@ -20,14 +20,14 @@ namespace detail {
 template <class T>
 struct rms_kernel {
   T* sq;
-  T* avg;  // null unless centred
-  T decay, eps;
+  T* avg;                         // null unless centred
+  T decay, one_minus_decay, eps;  // 1 - decay rounded once from double
   CONTINUA_HD T operator()(std::size_t i, T g, T) const {
-    const T s = decay * sq[i] + (T(1) - decay) * g * g;
+    const T s = decay * sq[i] + one_minus_decay * g * g;
     sq[i] = s;
     T var = s;
     if (avg != nullptr) {
-      const T a = decay * avg[i] + (T(1) - decay) * g;
+      const T a = decay * avg[i] + one_minus_decay * g;
       avg[i] = a;
       var = s - a * a;
     }
@@ -67,7 +67,7 @@ struct scale_by_rms {
   template <class T, class Space>
   detail::rms_kernel<T> make_kernel(const options& o, slots<T, Space>& s) const {
     return {s.sq.data(), o.centered ? s.avg.data() : nullptr, static_cast<T>(o.decay),
-            static_cast<T>(o.eps)};
+            static_cast<T>(1.0 - o.decay), static_cast<T>(o.eps)};
   }
   void commit(no_scalars&) const {}
 };

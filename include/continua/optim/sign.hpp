@@ -18,10 +18,10 @@ struct sign_kernel {
 template <class T>
 struct lion_kernel {
   T* m;
-  T b1, b2;
+  T b1, one_minus_b1, b2, one_minus_b2;  // 1 - b rounded once from double
   CONTINUA_HD T operator()(std::size_t i, T g, T) const {
-    const T c = b1 * m[i] + (T(1) - b1) * g;
-    m[i] = b2 * m[i] + (T(1) - b2) * g;
+    const T c = b1 * m[i] + one_minus_b1 * g;
+    m[i] = b2 * m[i] + one_minus_b2 * g;
     return sign_of(c);
   }
 };
@@ -74,7 +74,8 @@ struct scale_by_lion {
   }
   template <class T, class Space>
   detail::lion_kernel<T> make_kernel(const options& o, slots<T, Space>& s) const {
-    return {s.m.data(), static_cast<T>(o.b1), static_cast<T>(o.b2)};
+    return {s.m.data(), static_cast<T>(o.b1), static_cast<T>(1.0 - o.b1), static_cast<T>(o.b2),
+            static_cast<T>(1.0 - o.b2)};
   }
   void commit(no_scalars&) const {}
 };
