@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <tuple>
 
 #include "continua/optim/elementwise_base.hpp"
 
@@ -36,6 +37,8 @@ struct scale_by_adagrad {
   struct slots {
     buffer<T, Space> sum;
     std::size_t size() const { return sum.size(); }
+    auto fields() { return std::tie(sum); }
+    auto fields() const { return std::tie(sum); }
   };
   using scalars = no_scalars;
 

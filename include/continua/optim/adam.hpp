@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <tuple>
 
 #include "continua/optim/elementwise_base.hpp"
 
@@ -49,6 +50,8 @@ struct scale_by_adam {
   struct slots {
     buffer<T, Space> mu, nu, nu_max;
     std::size_t size() const { return mu.size(); }
+    auto fields() { return std::tie(mu, nu, nu_max); }
+    auto fields() const { return std::tie(mu, nu, nu_max); }
   };
   using scalars = step_count;
   struct constants {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
 
 #include "continua/optim/transformation.hpp"
 
@@ -25,6 +26,8 @@ struct stateless_elementwise {
 // Scalars of transformations that count their steps (0 before the first update).
 struct step_count {
   std::int64_t count = 0;
+  auto fields() { return std::tie(count); }
+  auto fields() const { return std::tie(count); }
 };
 
 template <class T>

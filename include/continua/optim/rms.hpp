@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <tuple>
 
 #include "continua/optim/elementwise_base.hpp"
 
@@ -45,6 +46,8 @@ struct scale_by_rms {
   struct slots {
     buffer<T, Space> sq, avg;
     std::size_t size() const { return sq.size(); }
+    auto fields() { return std::tie(sq, avg); }
+    auto fields() const { return std::tie(sq, avg); }
   };
   using scalars = no_scalars;
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <tuple>
 
 #include "continua/optim/elementwise_base.hpp"
 
@@ -54,6 +55,8 @@ struct scale_by_lion {
   struct slots {
     buffer<T, Space> m;
     std::size_t size() const { return m.size(); }
+    auto fields() { return std::tie(m); }
+    auto fields() const { return std::tie(m); }
   };
   using scalars = no_scalars;
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <tuple>
 
 #include "continua/optim/elementwise_base.hpp"
 
@@ -37,6 +38,8 @@ struct trace {
   struct slots {
     buffer<T, Space> t;
     std::size_t size() const { return t.size(); }
+    auto fields() { return std::tie(t); }
+    auto fields() const { return std::tie(t); }
   };
   using scalars = no_scalars;
 

@@ -5,6 +5,7 @@
 #include <concepts>
 #include <cstddef>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include "continua/core/buffer.hpp"
@@ -22,8 +23,10 @@ namespace continua::optim {
 //   static constexpr bool reads_grads = false;   // true: prepare() reads the whole gradient set
 //                                                //  (e.g. its global norm), so X starts a new pass
 //   template <class T, class Space> struct slots;            // per-tensor buffers, may be empty;
-//                                                            //  std::size_t size() const
-//   struct scalars;                                          // per-transformation scalars
+//                                                            //  std::size_t size() const and
+//                                                            //  fields(): std::tie of the buffers
+//   struct scalars;                                          // per-transformation scalars;
+//                                                            //  fields(): std::tie of them
 //   template <class T, class Space> slots<T, Space> init_slots(std::size_t n) const;
 //   scalars init_scalars() const;
 //   template <parameter_set G, parameter_set P>
@@ -95,7 +98,12 @@ void validate_elementwise(const char* name, const elementwise_state<X, std::remo
 template <class T, class Space>
 struct no_slots {
   std::size_t size() const { return 0; }
+  auto fields() { return std::tie(); }
+  auto fields() const { return std::tie(); }
 };
-struct no_scalars {};
+struct no_scalars {
+  auto fields() { return std::tie(); }
+  auto fields() const { return std::tie(); }
+};
 
 }  // namespace continua::optim
