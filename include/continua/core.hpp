@@ -7,6 +7,7 @@
 #include "continua/core/kernel.hpp"
 #include "continua/core/memory_space.hpp"
 #include "continua/core/parameter_set.hpp"
+#include "continua/core/random.hpp"
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/core/tensor.hpp"

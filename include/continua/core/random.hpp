@@ -25,6 +25,9 @@
 // bits. Bit-for-bit agreement therefore holds unless fast-math options (nvcc --use_fast_math,
 // -ffast-math) relax IEEE arithmetic; every multiply-add on the path is an explicit fma so FMA
 // contraction (nvcc's default, or g++ -march=native) cannot change a result.
+// Consequences worth knowing: the normal tails are cut where u1 is smallest, at |z| <= 6.66
+// (float, u1 >= 2^-32) and |z| <= 8.57 (double, u1 >= 2^-53); and float normals cost double
+// arithmetic, which is slow on GPUs with reduced FP64 rate.
 #pragma once
 
 #include <cmath>
