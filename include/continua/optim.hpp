@@ -6,6 +6,7 @@
 #include "continua/optim/aliases.hpp"
 #include "continua/optim/chain.hpp"
 #include "continua/optim/clip.hpp"
+#include "continua/optim/multi_normalize.hpp"
 #include "continua/optim/optimizer.hpp"
 #include "continua/optim/rms.hpp"
 #include "continua/optim/scale.hpp"

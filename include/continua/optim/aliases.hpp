@@ -8,6 +8,7 @@
 #include "continua/optim/adagrad.hpp"
 #include "continua/optim/adam.hpp"
 #include "continua/optim/chain.hpp"
+#include "continua/optim/multi_normalize.hpp"
 #include "continua/optim/rms.hpp"
 #include "continua/optim/scale.hpp"
 #include "continua/optim/schedules.hpp"
@@ -147,6 +148,17 @@ inline auto lion(lion_alias_options o = {}) {
 inline auto sign_sgd(double lr) {
   detail::check_lr("sign_sgd", lr);
   return chain(scale_by_sign{}, scale_by_learning_rate(lr));
+}
+
+// Stateless SGD on multi-normalised gradients: p -= lr MultiNorm(g) (SinkGD with the default
+// sinkhorn variant; Scetbon et al. 2025). No optimizer state beyond the step count.
+template <class Schedule = constant_schedule>
+auto multi_normalized_sgd(multi_normalize_options o, Schedule lr) {
+  return chain(multi_normalize(std::move(o)), scale_by_learning_rate<Schedule>(std::move(lr)));
+}
+inline auto multi_normalized_sgd(double lr, multi_normalize_options o = {}) {
+  return multi_normalized_sgd(
+      std::move(o), detail::lr_schedule("multi_normalized_sgd", lr, constant_schedule(lr)));
 }
 
 }  // namespace continua::optim
