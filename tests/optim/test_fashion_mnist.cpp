@@ -13,10 +13,10 @@
 namespace o = continua::optim;
 
 BOOST_AUTO_TEST_CASE(adam_logistic_regression_reaches_84_percent) {
-  const auto train = continua::io::load_fashion_mnist(std::string(continua::io::fashion_mnist_default_dir),
-                                                      continua::io::dataset_split::train);
-  const auto test = continua::io::load_fashion_mnist(std::string(continua::io::fashion_mnist_default_dir),
-                                                     continua::io::dataset_split::test);
+  const auto train = continua::io::load_fashion_mnist(
+      std::string(continua::io::fashion_mnist_default_dir), continua::io::dataset_split::train);
+  const auto test = continua::io::load_fashion_mnist(
+      std::string(continua::io::fashion_mnist_default_dir), continua::io::dataset_split::test);
   const std::size_t batch = 128, steps_per_epoch = train.rows / batch, epochs = 10;
   continua_examples::softmax_regression model(train.cols, 10);
   auto params = model.params();

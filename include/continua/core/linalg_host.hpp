@@ -1,0 +1,162 @@
+// Host backend of core/linalg: GEMM, SYRK, Cholesky, triangular solves and thin SVD through
+// Eigen::Map over caller memory (BLAS/LAPACK semantics: Golub & Van Loan, Matrix Computations).
+#pragma once
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <Eigen/SVD>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "continua/core/error.hpp"
+
+namespace continua::linalg::detail {
+
+// The backend contract shared with linalg_cuda.hpp. The facade (linalg.hpp) has already checked
+// shapes and turned every view into a contiguous column-major matrix (a row-major view is the
+// column-major storage of its transpose), so a backend sees BLAS arguments with ld = rows.
+struct eigen_backend {
+  template <class T>
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+  template <class T>
+  using map = Eigen::Map<matrix<T>>;
+  template <class T>
+  using const_map = Eigen::Map<const matrix<T>>;
+
+  static Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
+
+  // C (m x n) = alpha op(A) op(B) + beta C; op(A) is m x k, op(B) is k x n. beta == 0 ignores
+  // C's contents (NaNs in an uninitialised output do not propagate), as in BLAS.
+  template <class T>
+  static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                   const T* a, const T* b, T beta, T* c) {
+    map<T> cm(c, idx(m), idx(n));
+    if (beta == T(0))
+      cm.setZero();
+    else if (beta != T(1))
+      cm *= beta;
+    if (k == 0 || m == 0 || n == 0 || alpha == T(0)) return;
+    const const_map<T> am(a, idx(trans_a ? k : m), idx(trans_a ? m : k));
+    const const_map<T> bm(b, idx(trans_b ? n : k), idx(trans_b ? k : n));
+    if (!trans_a && !trans_b)
+      cm.noalias() += alpha * am * bm;
+    else if (trans_a && !trans_b)
+      cm.noalias() += alpha * am.transpose() * bm;
+    else if (!trans_a && trans_b)
+      cm.noalias() += alpha * am * bm.transpose();
+    else
+      cm.noalias() += alpha * am.transpose() * bm.transpose();
+  }
+
+  // C (n x n) = alpha A Aᵀ + beta C (A is n x k), or alpha AᵀA + beta C when trans (A is k x n).
+  // Computes the lower triangle (reading only C's lower triangle when beta != 0) and mirrors it.
+  template <class T>
+  static void syrk(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, T* c) {
+    map<T> cm(c, idx(n), idx(n));
+    if (beta == T(0))
+      cm.template triangularView<Eigen::Lower>().setZero();
+    else if (beta != T(1))
+      cm.template triangularView<Eigen::Lower>() *= beta;
+    if (k != 0 && n != 0 && alpha != T(0)) {
+      if (trans)
+        cm.template selfadjointView<Eigen::Lower>().rankUpdate(
+            const_map<T>(a, idx(k), idx(n)).transpose(), alpha);
+      else
+        cm.template selfadjointView<Eigen::Lower>().rankUpdate(const_map<T>(a, idx(n), idx(k)),
+                                                               alpha);
+    }
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = j + 1; i < n; ++i) c[i * n + j] = c[j * n + i];
+  }
+
+  // In-place Cholesky of the n x n matrix a: lower (A = L Lᵀ, reads the lower triangle) or upper
+  // (A = Uᵀ U, reads the upper triangle); the other strict triangle is set to zero. Returns -1, or
+  // the 0-based index of the first pivot that is not positive and finite, in which case `a` is
+  // restored bit for bit. `workspace` holds n * n scalars or is null (then allocated here).
+  template <class T>
+  static std::ptrdiff_t cholesky(bool upper, std::size_t n, T* a, T* workspace) {
+    std::vector<T> own;
+    if (workspace == nullptr) {
+      own.resize(n * n);
+      workspace = own.data();
+    }
+    if (n != 0) std::memcpy(workspace, a, n * n * sizeof(T));
+    map<T> am(a, idx(n), idx(n));
+    // Eigen's blocked in-place LLT reports the failing column, which the public Eigen::LLT
+    // class hides; naming the pivot is what makes the error actionable.
+    Eigen::Index failed = upper ? Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(am)
+                                : Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(am);
+    const std::size_t checked = failed < 0 ? n : static_cast<std::size_t>(failed);
+    // A NaN pivot passes Eigen's `x <= 0` test, so non-finite pivots are caught here.
+    for (std::size_t j = 0; j < checked; ++j)
+      if (!std::isfinite(a[j * n + j]) || !(a[j * n + j] > T(0))) {
+        failed = static_cast<Eigen::Index>(j);
+        break;
+      }
+    if (failed >= 0) {
+      std::memcpy(a, workspace, n * n * sizeof(T));
+      return static_cast<std::ptrdiff_t>(failed);
+    }
+    if (upper)
+      am.template triangularView<Eigen::StrictlyLower>().setZero();
+    else
+      am.template triangularView<Eigen::StrictlyUpper>().setZero();
+    return -1;
+  }
+
+  // Solves op(T) X = B (left) or X op(T) = B (right) in place; B is m x n, T is triangular of
+  // order m (left) or n (right) and only its `upper`/lower triangle is read.
+  template <class T>
+  static void trsm(bool right, bool upper, bool trans, std::size_t m, std::size_t n, const T* t,
+                   T* b) {
+    if (m == 0 || n == 0) return;
+    const std::size_t order = right ? n : m;
+    const const_map<T> tm(t, idx(order), idx(order));
+    map<T> bm(b, idx(m), idx(n));
+    const auto solve = [&](const auto& tri) {
+      if (right)
+        tri.template solveInPlace<Eigen::OnTheRight>(bm);
+      else
+        tri.template solveInPlace<Eigen::OnTheLeft>(bm);
+    };
+    // The transpose of an upper triangle is a lower one, so transposition flips the mode.
+    if (upper && !trans) solve(tm.template triangularView<Eigen::Upper>());
+    if (upper && trans) solve(tm.transpose().template triangularView<Eigen::Lower>());
+    if (!upper && !trans) solve(tm.template triangularView<Eigen::Lower>());
+    if (!upper && trans) solve(tm.transpose().template triangularView<Eigen::Upper>());
+  }
+
+  // Thin SVD A = U diag(s) Vᵀ of the m x n matrix a, k = min(m, n), s descending. u (m x k) and
+  // v (n x k) may be null; *_row_major says in which order the caller wants them stored.
+  template <class T>
+  static void svd(std::size_t m, std::size_t n, const T* a, T* s, T* u, bool u_row_major, T* v,
+                  bool v_row_major) {
+    const std::size_t k = std::min(m, n);
+    if (k == 0) return;
+    unsigned int options = 0;
+    if (u != nullptr) options |= Eigen::ComputeThinU;
+    if (v != nullptr) options |= Eigen::ComputeThinV;
+    // BDCSVD switches to one-sided Jacobi below 16 columns; both return s in decreasing order.
+    const Eigen::BDCSVD<matrix<T>> dec(const_map<T>(a, idx(m), idx(n)), options);
+    if (dec.info() != Eigen::Success)
+      throw numerical_error("continua::linalg::svd: the SVD iteration did not converge");
+    for (std::size_t i = 0; i < k; ++i) s[i] = dec.singularValues()(idx(i));
+    if (u != nullptr) store(dec.matrixU(), u, m, k, u_row_major);
+    if (v != nullptr) store(dec.matrixV(), v, n, k, v_row_major);
+  }
+
+ private:
+  template <class M, class T>
+  static void store(const M& src, T* dst, std::size_t rows, std::size_t cols, bool row_major) {
+    using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    if (row_major)
+      Eigen::Map<row_matrix>(dst, idx(rows), idx(cols)) = src;
+    else
+      map<T>(dst, idx(rows), idx(cols)) = src;
+  }
+};
+
+}  // namespace continua::linalg::detail
