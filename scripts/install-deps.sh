@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake make pkg-config
-  libeigen3-dev xtensor-dev libxtl-dev libxsimd-dev
+  libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
   libboost-test-dev libbenchmark-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
