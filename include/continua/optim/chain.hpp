@@ -137,6 +137,15 @@ class chain_t {
     return true;
   }
 
+  // step() without its checks, for callers that ran validate() themselves and got true (e.g.
+  // param_groups, which validates every group before stepping any).
+  template <parameter_set G, parameter_set P>
+  void step_validated(P& params, G&& grads, state<std::remove_cvref_t<P>>& s) const {
+    run_from<0, true>(grads, s, params);
+  }
+
+  // Checks grads, state and params, then the NaN policy: throws on bad input, returns false when
+  // the step is to be skipped. Changes nothing.
   template <parameter_set G, parameter_set P>
   bool validate(const G& grads, const state<std::remove_cvref_t<P>>& s, const P& params) const {
     require_same_structure("optim.update", "grads", grads, "params", params);
