@@ -20,14 +20,22 @@
 
 namespace continua {
 
+namespace detail {
+// thrust's vector data() dereferences front(), undefined for an empty vector: null instead.
+template <class V>
+auto* raw_data(V& v) {
+  return v.empty() ? nullptr : thrust::raw_pointer_cast(v.data());
+}
+}  // namespace detail
+
 template <class T, class Alloc>
 requires std::is_floating_point_v<T>
 struct tensor_traits<thrust::host_vector<T, Alloc>> {
   using value_type = T;
   using memory_space = host_space;
-  static T* data(thrust::host_vector<T, Alloc>& v) { return thrust::raw_pointer_cast(v.data()); }
+  static T* data(thrust::host_vector<T, Alloc>& v) { return detail::raw_data(v); }
   static const T* data(const thrust::host_vector<T, Alloc>& v) {
-    return thrust::raw_pointer_cast(v.data());
+    return detail::raw_data(v);
   }
   static std::size_t size(const thrust::host_vector<T, Alloc>& v) { return v.size(); }
   static extents shape(const thrust::host_vector<T, Alloc>& v) { return make_extents(v.size()); }
@@ -38,9 +46,9 @@ requires std::is_floating_point_v<T>
 struct tensor_traits<thrust::device_vector<T, Alloc>> {
   using value_type = T;
   using memory_space = device_space;
-  static T* data(thrust::device_vector<T, Alloc>& v) { return thrust::raw_pointer_cast(v.data()); }
+  static T* data(thrust::device_vector<T, Alloc>& v) { return detail::raw_data(v); }
   static const T* data(const thrust::device_vector<T, Alloc>& v) {
-    return thrust::raw_pointer_cast(v.data());
+    return detail::raw_data(v);
   }
   static std::size_t size(const thrust::device_vector<T, Alloc>& v) { return v.size(); }
   static extents shape(const thrust::device_vector<T, Alloc>& v) { return make_extents(v.size()); }
@@ -56,8 +64,8 @@ class buffer<T, device_space> {
   buffer() = default;
   explicit buffer(std::size_t n, T value = T(0)) : v_(n, value) {}
 
-  T* data() { return thrust::raw_pointer_cast(v_.data()); }
-  const T* data() const { return thrust::raw_pointer_cast(v_.data()); }
+  T* data() { return detail::raw_data(v_); }
+  const T* data() const { return detail::raw_data(v_); }
   std::size_t size() const { return v_.size(); }
   std::vector<T> to_host() const {
     thrust::host_vector<T> h = v_;
