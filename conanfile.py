@@ -106,6 +106,9 @@ class ContinuaConan(ConanFile):
         self.cpp_info.set_property("cmake_file_name", "continua")
         self.cpp_info.set_property("cmake_target_name", "continua::continua")
         self.cpp_info.set_property("pkg_config_name", "continua")
+        # Without it GCC keeps errno semantics for sqrt and cannot vectorise the optimizer loops.
+        if str(self.settings.get_safe("compiler", "")) in ("gcc", "clang", "apple-clang"):
+            self.cpp_info.cxxflags.append("-fno-math-errno")
         self.cpp_info.bindirs = []
         self.cpp_info.libdirs = []
         modules = []

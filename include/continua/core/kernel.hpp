@@ -59,15 +59,23 @@ template <>
 struct kernel_backend<host_space> {
   template <class F>
   static void for_each_index(std::size_t n, const F& f_in) {
-    const F f = f_in;  // a local copy lets the compiler keep the functor's members in registers
+    // Each thread works on its own copy of the functor: a local whose address never escapes, so
+    // its members live in registers and branches on them are hoisted out of the loop. Through a
+    // shared reference, a float store to the data may alias a float member and every member is
+    // reloaded per element (measured: RMSprop 3x, a clip+Adam chain 9x slower).
 #if CONTINUA_WITH_OPENMP
     if (n >= CONTINUA_OMP_MIN_SIZE && !omp_in_parallel()) {
       const auto count = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for simd schedule(static)
-      for (std::ptrdiff_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+#pragma omp parallel
+      {
+        const F f = f_in;
+#pragma omp for simd schedule(static)
+        for (std::ptrdiff_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+      }
       return;
     }
 #endif
+    const F f = f_in;
     CONTINUA_SIMD
     for (std::size_t i = 0; i < n; ++i) f(i);
   }
