@@ -11,7 +11,9 @@
 #include <tuple>
 #include <vector>
 
-#include "continua/core/span.hpp"
+#include "continua/core/random.hpp"
+#include "continua/io/fashion_mnist.hpp"
+#include "continua/optim.hpp"
 
 namespace continua_examples {
 
@@ -73,5 +75,41 @@ struct softmax_regression {
     return static_cast<double>(correct) / static_cast<double>(z.rows());
   }
 };
+
+// Trains `model` with mini-batch Adam and a cosine schedule over `epochs` passes of a
+// Philox-seeded shuffle; calls on_epoch(epoch, mean_loss) after each.
+template <class OnEpoch>
+void train_with_adam(softmax_regression& model, const continua::io::labelled_images& train,
+                     std::size_t epochs, std::size_t batch, double lr, std::uint64_t seed,
+                     OnEpoch&& on_epoch) {
+  namespace o = continua::optim;
+  const std::size_t steps_per_epoch = train.rows / batch;
+  auto params = model.params();
+  o::optimizer opt(
+      o::adam({.lr = lr}, o::cosine_schedule(lr, std::int64_t(epochs * steps_per_epoch), 0.05)),
+      params);
+  std::vector<float> grad_w(model.weights.size()), grad_b(model.biases.size());
+  std::vector<float> xb(batch * train.cols);
+  std::vector<std::uint8_t> yb(batch);
+  std::vector<std::size_t> order(train.rows);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  continua::philox_engine rng(continua::philox_key{seed, 0});
+  for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
+    std::shuffle(order.begin(), order.end(), rng);
+    double loss = 0;
+    for (std::size_t s = 0; s < steps_per_epoch; ++s) {
+      for (std::size_t r = 0; r < batch; ++r) {
+        const std::size_t i = order[s * batch + r];
+        std::copy_n(train.images.begin() + std::ptrdiff_t(i * train.cols), train.cols,
+                    xb.begin() + std::ptrdiff_t(r * train.cols));
+        yb[r] = train.labels[i];
+      }
+      loss += model.loss_and_gradient({xb.data(), Eigen::Index(batch), Eigen::Index(train.cols)},
+                                      yb.data(), grad_w, grad_b);
+      opt.step(params, std::tie(grad_w, grad_b));
+    }
+    on_epoch(epoch, loss / double(steps_per_epoch));
+  }
+}
 
 }  // namespace continua_examples
