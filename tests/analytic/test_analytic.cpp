@@ -1,0 +1,322 @@
+// Analytic learners against the joint ridge solution (long double, tests/analytic/reference.hpp):
+// incremental fit, class growth, unlearning, federated aggregation, bad input, checkpoints.
+#include <algorithm>
+#include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "continua/analytic/classifier.hpp"
+#include "continua/analytic/serialize.hpp"
+#include "continua/analytic/statistics.hpp"
+#include "reference.hpp"
+
+#if CONTINUA_TEST_THRUST
+#include <thrust/device_vector.h>
+
+#include "continua/adapters/thrust.hpp"
+#endif
+
+namespace an = continua::analytic;
+using analytic_test::data_set;
+using analytic_test::joint_ridge;
+using analytic_test::make_data;
+using analytic_test::relative_error;
+using continua::matrix_view;
+
+namespace {
+
+template <class T, class P>
+struct config {
+  using value = T;
+  using policy = P;
+  // The bars: 1e-9 in double, 1e-3 in float, for every split and batch size.
+  static constexpr double tolerance = std::is_same_v<T, double> ? 1e-9 : 1e-3;
+};
+using configs = boost::mpl::list<config<double, an::woodbury>, config<double, an::cholesky>,
+                                 config<float, an::woodbury>, config<float, an::cholesky>>;
+using double_configs = boost::mpl::list<config<double, an::woodbury>, config<double, an::cholesky>>;
+
+template <class T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+template <class T>
+matrix_view<const T> rows_of(const std::vector<T>& x, std::size_t d, std::size_t begin,
+                             std::size_t end) {
+  return {x.data() + begin * d, end - begin, d};
+}
+
+template <class T, class P>
+std::vector<T> weights_of(an::analytic_classifier<T, P>& head) {
+  const auto w = head.weights();
+  return std::vector<T>(w.data(), w.data() + w.size());
+}
+
+// Fits rows [0, n) in consecutive batches whose sizes come from `gen` in [1, max_batch].
+template <class T, class P>
+void fit_in_batches(an::analytic_classifier<T, P>& head, const std::vector<T>& x, const data_set& s,
+                    std::size_t max_batch, std::mt19937_64& gen, std::size_t begin = 0,
+                    std::size_t end = std::size_t(-1)) {
+  end = std::min(end, s.rows);
+  for (std::size_t r = begin; r < end;) {
+    const std::size_t n = std::min<std::size_t>(1 + gen() % max_batch, end - r);
+    head.fit(rows_of(x, s.features, r, r + n), std::span(s.labels).subspan(r, n));
+    r += n;
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(analytic)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(incremental_fit_equals_joint_ridge_for_any_split, C, configs) {
+  using T = typename C::value;
+  // Labels arrive out of order and mixed: batches hold old and new classes together (G-ACIL).
+  const data_set s = make_data(240, 12, 7, 11);
+  const std::vector<T> x = cast<T>(s.x);
+  for (const std::size_t max_batch : {1u, 5u, 64u, 240u}) {
+    std::mt19937_64 gen(max_batch);
+    an::analytic_classifier<T, typename C::policy> head({.gamma = 0.5}, s.features);
+    fit_in_batches(head, x, s, max_batch, gen);
+    const auto ref = joint_ridge(s, 0.5, head.labels());
+    const double err = relative_error(weights_of(head), head.classes(), ref, head.classes(), 12);
+    BOOST_TEST_INFO("max batch " << max_batch);
+    BOOST_TEST(err <= C::tolerance);
+    BOOST_TEST(head.samples() == 240u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(phases_of_disjoint_classes_equal_joint_training, C, configs) {
+  using T = typename C::value;
+  // Class-incremental phases: sort rows by label, learn phase by phase, compare after each.
+  data_set s = make_data(300, 10, 6, 5);
+  std::vector<std::size_t> order(s.rows);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto a, auto b) { return s.labels[a] < s.labels[b]; });
+  data_set sorted = s;
+  for (std::size_t i = 0; i < s.rows; ++i) {
+    sorted.labels[i] = s.labels[order[i]];
+    for (std::size_t j = 0; j < s.features; ++j)
+      sorted.x[i * s.features + j] = s.x[order[i] * s.features + j];
+  }
+  const std::vector<T> x = cast<T>(sorted.x);
+  an::analytic_classifier<T, typename C::policy> head({.gamma = 1.0}, s.features);
+  std::mt19937_64 gen(3);
+  std::size_t begin = 0;
+  for (std::int32_t phase = 0; phase < 3; ++phase) {
+    std::size_t end = begin;
+    while (end < s.rows && sorted.labels[end] < 2 * (phase + 1)) ++end;
+    fit_in_batches(head, x, sorted, 17, gen, begin, end);
+    std::vector<bool> seen(s.rows, false);
+    for (std::size_t i = 0; i < end; ++i) seen[i] = true;
+    const auto ref = joint_ridge(sorted, 1.0, head.labels(), seen);
+    BOOST_TEST_INFO("phase " << phase);
+    BOOST_TEST(relative_error(weights_of(head), head.classes(), ref, head.classes(), 10) <=
+               C::tolerance);
+    BOOST_TEST(head.classes() == std::size_t(2 * (phase + 1)));
+    begin = end;
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(unlearning_samples_equals_retraining_without_them, C,
+                              double_configs) {
+  const data_set s = make_data(200, 9, 5, 21);
+  an::analytic_classifier<double, typename C::policy> head({.gamma = 0.3}, s.features);
+  std::mt19937_64 gen(1);
+  fit_in_batches(head, s.x, s, 32, gen);
+  // Forget rows 40..69 in two uneven pieces, then compare with a fit that never saw them.
+  head.unlearn(rows_of(s.x, 9, 40, 51), std::span(s.labels).subspan(40, 11));
+  head.unlearn(rows_of(s.x, 9, 51, 70), std::span(s.labels).subspan(51, 19));
+  std::vector<bool> keep(s.rows, true);
+  for (std::size_t i = 40; i < 70; ++i) keep[i] = false;
+  const auto ref = joint_ridge(s, 0.3, head.labels(), keep);
+  BOOST_TEST(relative_error(weights_of(head), head.classes(), ref, head.classes(), 9) <= 1e-9);
+  BOOST_TEST(head.samples() == 170u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(unlearning_a_class_equals_retraining_without_it, C, double_configs) {
+  const data_set s = make_data(180, 8, 4, 8);
+  an::analytic_classifier<double, typename C::policy> head({.gamma = 1.0}, s.features);
+  std::mt19937_64 gen(2);
+  fit_in_batches(head, s.x, s, 40, gen);
+  std::vector<double> rows_of_2;
+  std::vector<bool> keep(s.rows, true);
+  for (std::size_t i = 0; i < s.rows; ++i)
+    if (s.labels[i] == 2) {
+      rows_of_2.insert(rows_of_2.end(), s.x.begin() + i * 8, s.x.begin() + (i + 1) * 8);
+      keep[i] = false;
+    }
+  const std::size_t n2 = rows_of_2.size() / 8;
+  // Not all of the class: refused, nothing changes.
+  const auto before = weights_of(head);
+  BOOST_CHECK_THROW(head.unlearn_class(2, rows_of(rows_of_2, 8, 0, n2 - 1)),
+                    continua::invalid_argument);
+  BOOST_TEST(weights_of(head) == before);
+  head.unlearn_class(2, rows_of(rows_of_2, 8, 0, n2));
+  BOOST_TEST(head.counts()[head.column(2)] == 0u);
+  std::vector<std::int32_t> others;
+  for (const auto l : head.labels())
+    if (l != 2) others.push_back(l);
+  const auto ref = joint_ridge(s, 1.0, others, keep);
+  const auto w = weights_of(head);
+  std::vector<double> kept_columns;
+  for (std::size_t i = 0; i < 8; ++i)
+    for (const auto l : others) kept_columns.push_back(w[i * head.classes() + head.column(l)]);
+  BOOST_TEST(relative_error(kept_columns, others.size(), ref, others.size(), 8) <= 1e-9);
+  // The forgotten class is never predicted.
+  for (const auto y : head.predict(rows_of(s.x, 8, 0, s.rows))) BOOST_TEST(y != 2);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(aggregated_clients_equal_the_centralised_model, C, double_configs) {
+  const data_set s = make_data(1200, 6, 5, 77);
+  for (const std::size_t clients : {2u, 7u, 1000u}) {
+    // Client c holds a random subset; some clients have only some classes.
+    std::vector<an::sufficient_statistics<double>> stats(clients,
+                                                         an::sufficient_statistics<double>(6));
+    std::mt19937_64 gen(clients);
+    std::vector<std::size_t> owner(s.rows);
+    for (std::size_t i = 0; i < s.rows; ++i) {
+      owner[i] = gen() % clients;
+      stats[owner[i]].add(rows_of(s.x, 6, i, i + 1), std::span(s.labels).subspan(i, 1));
+    }
+    const auto total = an::aggregate(std::span<const an::sufficient_statistics<double>>(stats));
+    an::analytic_classifier<double, typename C::policy> head({.gamma = 2.0}, 6);
+    head.merge(total);
+    BOOST_TEST_INFO(clients << " clients");
+    BOOST_TEST(head.samples() == 1200u);
+    const auto ref = joint_ridge(s, 2.0, head.labels());
+    BOOST_TEST(relative_error(weights_of(head), head.classes(), ref, head.classes(), 6) <= 1e-9);
+    // A client leaves: equals training on everyone else.
+    const std::size_t gone = std::size_t(
+        std::max_element(stats.begin(), stats.end(),
+                         [](const auto& a, const auto& b) { return a.samples() < b.samples(); }) -
+        stats.begin());
+    head.subtract(stats[gone]);
+    std::vector<bool> keep(s.rows);
+    for (std::size_t i = 0; i < s.rows; ++i) keep[i] = owner[i] != gone;
+    const auto ref2 = joint_ridge(s, 2.0, head.labels(), keep);
+    BOOST_TEST(relative_error(weights_of(head), head.classes(), ref2, head.classes(), 6) <= 1e-9);
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_is_refused_and_leaves_the_head_unchanged, C, configs) {
+  using T = typename C::value;
+  using head_t = an::analytic_classifier<T, typename C::policy>;
+  BOOST_CHECK_THROW(head_t({.gamma = 0.0}, 4), continua::invalid_argument);
+  BOOST_CHECK_THROW(head_t({.gamma = -1.0}, 4), continua::invalid_argument);
+  BOOST_CHECK_THROW(head_t({.gamma = std::numeric_limits<double>::quiet_NaN()}, 4),
+                    continua::invalid_argument);
+  const data_set s = make_data(50, 4, 3, 1);
+  const std::vector<T> x = cast<T>(s.x);
+  head_t head({.gamma = 1.0}, 4);
+  BOOST_CHECK_THROW(head.predict(rows_of(x, 4, 0, 2)), continua::invalid_argument);
+  head.fit(rows_of(x, 4, 0, 50), s.labels);
+  const auto before = weights_of(head);
+  const auto labels_before = head.labels();
+  // Empty batch, wrong width, label count, negative label, NaN feature.
+  BOOST_CHECK_THROW(head.fit(rows_of(x, 4, 0, 0), std::span(s.labels).subspan(0, 0)),
+                    continua::invalid_argument);
+  BOOST_CHECK_THROW(head.fit(matrix_view<const T>(x.data(), 10, 3), std::span(s.labels).first(10)),
+                    continua::size_mismatch);
+  BOOST_CHECK_THROW(head.fit(rows_of(x, 4, 0, 5), std::span(s.labels).first(4)),
+                    continua::size_mismatch);
+  std::vector<std::int32_t> bad_labels(s.labels.begin(), s.labels.begin() + 5);
+  bad_labels[3] = -1;
+  BOOST_CHECK_THROW(head.fit(rows_of(x, 4, 0, 5), bad_labels), continua::invalid_argument);
+  std::vector<T> nan_x(x.begin(), x.begin() + 20);
+  nan_x[13] = std::numeric_limits<T>::quiet_NaN();
+  std::vector<std::int32_t> new_class(5, 9);  // a new class with NaN rows: no column appears
+  BOOST_CHECK_THROW(head.fit(rows_of(nan_x, 4, 0, 5), new_class), continua::non_finite_error);
+  // Unknown labels: as a column, and to unlearn.
+  BOOST_CHECK_THROW((void)head.column(9), continua::invalid_argument);
+  BOOST_CHECK_THROW(head.unlearn(rows_of(x, 4, 0, 5), new_class), continua::invalid_argument);
+  BOOST_TEST(head.labels() == labels_before);
+  BOOST_TEST(weights_of(head) == before);
+  BOOST_TEST(head.samples() == 50u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(singular_data_with_tiny_gamma_is_reported, C, double_configs) {
+  // Rank-2 rows in 8 dimensions with gamma 1e-14: no digit of the solution would be right.
+  std::vector<double> x(40 * 8);
+  for (std::size_t i = 0; i < 40; ++i)
+    for (std::size_t j = 0; j < 8; ++j) x[i * 8 + j] = (j % 2 ? 1.0 : -2.0) * double(1 + i % 3);
+  std::vector<std::int32_t> labels(40);
+  for (std::size_t i = 0; i < 40; ++i) labels[i] = std::int32_t(i % 2);
+  an::analytic_classifier<double, typename C::policy> head({.gamma = 1e-14}, 8);
+  const auto fit_and_read = [&] {
+    head.fit(rows_of(x, 8, 0, 40), labels);
+    (void)head.weights();
+  };
+  // Either the factorisation fails outright or the conditioning guard fires: both are
+  // numerical_error, and the head keeps its (empty) state.
+  BOOST_CHECK_THROW(fit_and_read(), continua::numerical_error);
+  BOOST_TEST(head.samples() == (std::is_same_v<typename C::policy, an::cholesky> ? 40u : 0u));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, C, configs) {
+  using T = typename C::value;
+  const data_set s = make_data(120, 6, 4, 9);
+  const std::vector<T> x = cast<T>(s.x);
+  using head_t = an::analytic_classifier<T, typename C::policy>;
+  head_t a({.gamma = 0.7, .resymmetrize_every = 3}, 6);
+  a.fit(rows_of(x, 6, 0, 20), std::span(s.labels).first(20));
+  a.fit(rows_of(x, 6, 20, 50), std::span(s.labels).subspan(20, 30));
+  const auto path = std::filesystem::temp_directory_path() / "continua_test_analytic.ckpt";
+  an::save(path, a);
+  head_t b({.gamma = 0.7, .resymmetrize_every = 3}, 6);
+  an::load(path, b);
+  for (auto* h : {&a, &b}) {
+    h->fit(rows_of(x, 6, 50, 90), std::span(s.labels).subspan(50, 40));
+    h->fit(rows_of(x, 6, 90, 120), std::span(s.labels).subspan(90, 30));
+  }
+  BOOST_TEST(a.labels() == b.labels());
+  BOOST_TEST(a.counts() == b.counts());
+  BOOST_TEST(weights_of(a) == weights_of(b));  // bit-identical, not merely close
+  // Wrong gamma, and a truncated file: refused, head untouched.
+  head_t c({.gamma = 0.8}, 6);
+  BOOST_CHECK_THROW(an::load(path, c), continua::io_error);
+  BOOST_TEST(c.classes() == 0u);
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - 7);
+  head_t d({.gamma = 0.7}, 6);
+  BOOST_CHECK_THROW(an::load(path, d), continua::io_error);
+  BOOST_TEST(d.classes() == 0u);
+  std::filesystem::remove(path);
+}
+
+#if CONTINUA_TEST_THRUST
+BOOST_AUTO_TEST_CASE_TEMPLATE(device_vectors_give_the_host_result, C, configs) {
+  using T = typename C::value;
+  using continua::device_space;
+  const data_set s = make_data(150, 7, 5, 4);
+  const std::vector<T> x = cast<T>(s.x);
+  const thrust::device_vector<T> dx(x.begin(), x.end());
+  an::analytic_classifier<T, typename C::policy, device_space> dev({.gamma = 0.5}, 7);
+  const T* p = thrust::raw_pointer_cast(dx.data());
+  for (std::size_t r = 0; r < 150; r += 30)
+    dev.fit(matrix_view<const T, device_space>(p + r * 7, 30, 7),
+            std::span(s.labels).subspan(r, 30));
+  const auto ref = joint_ridge(s, 0.5, dev.labels());
+  const auto w = dev.weights();
+  const thrust::device_vector<T> wd(thrust::device_pointer_cast(w.data()),
+                                    thrust::device_pointer_cast(w.data()) + w.size());
+  const std::vector<T> wh(wd.begin(), wd.end());
+  BOOST_TEST(relative_error(wh, dev.classes(), ref, dev.classes(), 7) <= C::tolerance);
+  const auto predicted = dev.predict(matrix_view<const T, device_space>(p, 150, 7));
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < 150; ++i) correct += predicted[i] == s.labels[i];
+  BOOST_TEST(correct > 120u);  // separable clusters: the head must classify most rows
+}
+#endif
+
+BOOST_AUTO_TEST_SUITE_END()
