@@ -33,20 +33,18 @@ inline data_set make_data(std::size_t rows, std::size_t features, std::int32_t c
   return s;
 }
 
-// Joint ridge weights (features x columns) for rows `keep` (all when empty), one-hot columns in
-// the order `column_labels`.
-inline std::vector<long double> joint_ridge(const data_set& s, double gamma,
-                                            const std::vector<std::int32_t>& column_labels,
-                                            const std::vector<bool>& keep = {}) {
-  const std::size_t d = s.features, k = column_labels.size();
+// Ridge weights (features x k) = (XᵀX + γI)⁻¹ XᵀY for dense targets y (rows x k), over the rows
+// `keep` (all when empty).
+inline std::vector<long double> ridge(const std::vector<double>& x, std::size_t rows, std::size_t d,
+                                      const std::vector<long double>& y, std::size_t k,
+                                      double gamma, const std::vector<bool>& keep = {}) {
   std::vector<long double> a(d * d, 0.0L), b(d * k, 0.0L);
-  for (std::size_t i = 0; i < s.rows; ++i) {
+  for (std::size_t i = 0; i < rows; ++i) {
     if (!keep.empty() && !keep[i]) continue;
-    const double* xi = &s.x[i * d];
+    const double* xi = &x[i * d];
     for (std::size_t p = 0; p < d; ++p) {
       for (std::size_t q = 0; q < d; ++q) a[p * d + q] += (long double)xi[p] * xi[q];
-      for (std::size_t c = 0; c < k; ++c)
-        if (column_labels[c] == s.labels[i]) b[p * k + c] += xi[p];
+      for (std::size_t c = 0; c < k; ++c) b[p * k + c] += xi[p] * y[i * k + c];
     }
   }
   for (std::size_t p = 0; p < d; ++p) a[p * d + p] += gamma;
@@ -73,6 +71,24 @@ inline std::vector<long double> joint_ridge(const data_set& s, double gamma,
     }
   }
   return b;
+}
+
+inline std::vector<long double> one_hot(const std::vector<std::int32_t>& labels,
+                                        const std::vector<std::int32_t>& column_labels) {
+  const std::size_t k = column_labels.size();
+  std::vector<long double> y(labels.size() * k, 0.0L);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    for (std::size_t c = 0; c < k; ++c) y[i * k + c] = column_labels[c] == labels[i] ? 1.0L : 0.0L;
+  return y;
+}
+
+// Joint ridge weights (features x columns) for rows `keep` (all when empty), one-hot columns in
+// the order `column_labels`.
+inline std::vector<long double> joint_ridge(const data_set& s, double gamma,
+                                            const std::vector<std::int32_t>& column_labels,
+                                            const std::vector<bool>& keep = {}) {
+  return ridge(s.x, s.rows, s.features, one_hot(s.labels, column_labels), column_labels.size(),
+               gamma, keep);
 }
 
 // ||W - ref||_F / ||ref||_F over the columns both have (W may carry extra, unlearned columns).

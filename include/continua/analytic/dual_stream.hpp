@@ -1,0 +1,111 @@
+// DS-AL: a main analytic classifier plus a compensation stream, a second ridge regressor on
+// differently activated features fitted to the main stream's residuals; scores are
+// main + C * compensation. Zhuang et al., "DS-AL: A Dual-Stream Analytic Learning for
+// Exemplar-Free Class-Incremental Learning", AAAI 2024 (main stream Eq. 9, C-RLS Eq. 14-16).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "continua/analytic/classifier.hpp"
+#include "continua/analytic/rls.hpp"
+
+namespace continua::analytic {
+
+struct dual_stream_options {
+  rls_options main{};
+  rls_options compensation{};
+  double compensation_ratio = 1.0;  // C in scores = main + C * compensation
+
+  void validate() const {
+    require_option(std::isfinite(compensation_ratio), "continua::analytic::dual_stream",
+                   "compensation_ratio", compensation_ratio, "must be finite");
+  }
+};
+
+namespace detail {
+template <class T>
+struct residual_fn {
+  T* y;  // one-hot targets in, residual out
+  const T* scores;
+  CONTINUA_HD void operator()(std::size_t i) const { y[i] -= scores[i]; }
+};
+template <class T>
+struct add_scaled_fn {
+  T* out;
+  const T* extra;
+  T ratio;
+  CONTINUA_HD void operator()(std::size_t i) const { out[i] += ratio * extra[i]; }
+};
+}  // namespace detail
+
+template <class T, rls_policy Policy = cholesky, class Space = host_space>
+class dual_stream_classifier {
+ public:
+  dual_stream_classifier(dual_stream_options opt, std::size_t main_features,
+                         std::size_t compensation_features)
+      : opt_((opt.validate(), opt)),
+        main_(opt.main, main_features),
+        comp_(opt.compensation, compensation_features, 0) {}
+
+  std::size_t classes() const { return main_.classes(); }
+  const std::vector<std::int32_t>& labels() const { return main_.labels(); }
+  analytic_classifier<T, Policy, Space>& main_stream() { return main_; }
+  recursive_least_squares<T, Policy, Space>& compensation_stream() { return comp_; }
+
+  // Learns a batch (one call per phase reproduces the paper; smaller batches are the streaming
+  // variant): the main stream fits the labels, then the compensation stream fits
+  // Y - x_main W_main with the main weights after this batch.
+  void fit(matrix_view<const T, Space> x_main, matrix_view<const T, Space> x_comp,
+           std::span<const std::int32_t> labels) {
+    constexpr std::string_view c = "continua::analytic::dual_stream_classifier::fit";
+    require_same_size(c, "rows of the compensation features", x_comp.rows(),
+                      "rows of the main features", x_main.rows());
+    detail::require_batch(c, x_comp, comp_.features());
+    // Fit a copy of the main stream so a failure in either stream leaves both unchanged.
+    analytic_classifier<T, Policy, Space> main = main_;
+    main.fit(x_main, labels);
+    const std::size_t n = x_main.rows();
+    const std::size_t k = main.classes();
+    auto map = detail::map_labels(c, main.labels(), labels);
+    buffer<T, Space> y = detail::one_hot<T, Space>(map.column_of, k);
+    buffer<T, Space> s(n * k);
+    main.scores(x_main, detail::view(s, n, k));
+    for_each_index(Space{}, y.size(), detail::residual_fn<T>{y.data(), s.data()});
+    comp_.fit(x_comp, detail::view(std::as_const(y), n, k));
+    main_ = std::move(main);
+  }
+
+  // scores (n x classes) = x_main W_main + C x_comp W_comp.
+  void scores(matrix_view<const T, Space> x_main, matrix_view<const T, Space> x_comp,
+              matrix_view<T, Space> out) {
+    main_.scores(x_main, out);
+    const std::size_t k = classes();
+    buffer<T, Space> extra(x_comp.rows() * k);
+    if (comp_.outputs() == k) {
+      comp_.predict(x_comp, detail::view(extra, x_comp.rows(), k));
+      for_each_index(
+          Space{}, extra.size(),
+          detail::add_scaled_fn<T>{out.data(), extra.data(), T(opt_.compensation_ratio)});
+    }
+  }
+
+  std::vector<std::int32_t> predict(matrix_view<const T, Space> x_main,
+                                    matrix_view<const T, Space> x_comp) {
+    const std::size_t n = x_main.rows();
+    buffer<T, Space> s(n * classes());
+    scores(x_main, x_comp, detail::view(s, n, classes()));
+    return main_.argmax(s.to_host(), n);
+  }
+
+ private:
+  dual_stream_options opt_;
+  analytic_classifier<T, Policy, Space> main_;
+  recursive_least_squares<T, Policy, Space> comp_;
+};
+
+}  // namespace continua::analytic

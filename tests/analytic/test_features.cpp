@@ -1,0 +1,174 @@
+// Random-feature buffers against naive loops, reproducibility, and DS-AL's compensation stream
+// against a ridge fit of the main stream's residuals (long-double reference).
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "continua/analytic/dual_stream.hpp"
+#include "continua/analytic/random_features.hpp"
+#include "reference.hpp"
+
+#if CONTINUA_TEST_THRUST
+#include <thrust/device_vector.h>
+
+#include "continua/adapters/thrust.hpp"
+#endif
+
+namespace an = continua::analytic;
+using continua::matrix_view;
+
+BOOST_AUTO_TEST_SUITE(analytic_features)
+
+template <class T, class Act>
+std::vector<T> features_of(const an::random_features<T, Act>& f, const std::vector<T>& x,
+                           std::size_t n) {
+  std::vector<T> h(n * f.outputs());
+  f.transform(matrix_view<const T>(x.data(), n, f.inputs()),
+              matrix_view<T>(h.data(), n, f.outputs()));
+  return h;
+}
+
+BOOST_AUTO_TEST_CASE(relu_and_tanh_features_match_a_naive_loop_and_are_reproducible) {
+  const auto s = analytic_test::make_data(20, 9, 3, 2);
+  const an::random_feature_options opt{.inputs = 9, .outputs = 31, .seed = 5, .weight_scale = 2.0};
+  const an::random_features<double, an::relu> relu(opt);
+  const an::random_features<double, an::tanh_activation> tanh_f(opt);
+  const auto w = relu.projection().to_host();
+  const auto b = relu.bias().to_host();
+  const auto h = features_of(relu, s.x, 20);
+  const auto t = features_of(tanh_f, s.x, 20);
+  for (std::size_t i = 0; i < 20; ++i)
+    for (std::size_t j = 0; j < 31; ++j) {
+      long double z = b[j];
+      for (std::size_t p = 0; p < 9; ++p) z += (long double)s.x[i * 9 + p] * w[j * 9 + p];
+      BOOST_TEST(h[i * 31 + j] == std::max(0.0, double(z)), boost::test_tools::tolerance(1e-12));
+      BOOST_TEST(t[i * 31 + j] == std::tanh(double(z)), boost::test_tools::tolerance(1e-12));
+    }
+  // Same seed, same layer; another seed, another layer.
+  BOOST_TEST(features_of(an::random_features<double, an::relu>(opt), s.x, 20) == h);
+  auto other = opt;
+  other.seed = 6;
+  BOOST_TEST(features_of(an::random_features<double, an::relu>(other), s.x, 20) != h);
+  // W ~ N(0, scale² / inputs): the sample variance of 279 entries is within 5 sigma of 4/9.
+  double m2 = 0;
+  for (const double v : w) m2 += v * v;
+  m2 /= double(w.size());
+  const double var = 4.0 / 9.0;
+  BOOST_TEST(std::abs(m2 - var) < 5 * var * std::sqrt(2.0 / double(w.size())));
+}
+
+BOOST_AUTO_TEST_CASE(folded_normalisation_equals_transforming_standardised_inputs) {
+  const auto s = analytic_test::make_data(15, 6, 2, 3);
+  std::vector<double> mean(6), sd(6);
+  for (std::size_t j = 0; j < 6; ++j) {
+    mean[j] = 0.1 * double(j) - 0.2;
+    sd[j] = 0.5 + 0.25 * double(j);
+  }
+  std::vector<double> z(s.x.size());
+  for (std::size_t i = 0; i < 15; ++i)
+    for (std::size_t j = 0; j < 6; ++j) z[i * 6 + j] = (s.x[i * 6 + j] - mean[j]) / sd[j];
+  const an::random_feature_options opt{.inputs = 6, .outputs = 12, .seed = 1};
+  an::random_features<double, an::tanh_activation> folded(opt);
+  folded.normalize_inputs(mean, sd);
+  const an::random_features<double, an::tanh_activation> plain(opt);
+  const auto a = features_of(folded, s.x, 15);
+  const auto b = features_of(plain, z, 15);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    BOOST_TEST(a[i] == b[i], boost::test_tools::tolerance(1e-12));
+  sd[2] = 0;
+  BOOST_CHECK_THROW(folded.normalize_inputs(mean, sd), continua::invalid_argument);
+  BOOST_CHECK_THROW(an::random_features<float>({.inputs = 0, .outputs = 3}),
+                    continua::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(gaussian_kernel_features_match_the_definition) {
+  const auto s = analytic_test::make_data(40, 5, 3, 4);
+  const matrix_view<const double> x(s.x.data(), 40, 5);
+  const an::gaussian_kernel_features<double> g({.centers = 8, .seed = 3}, x);
+  BOOST_TEST(g.bandwidth() > 0);
+  std::vector<double> h(40 * 8);
+  g.transform(x, matrix_view<double>(h.data(), 40, 8));
+  const auto c = g.centers();
+  for (std::size_t i = 0; i < 40; ++i)
+    for (std::size_t j = 0; j < 8; ++j) {
+      double d2 = 0;
+      for (std::size_t p = 0; p < 5; ++p) d2 += std::pow(s.x[i * 5 + p] - c(j, p), 2);
+      const double want = std::exp(-d2 / (2 * g.bandwidth() * g.bandwidth()));
+      BOOST_TEST(h[i * 8 + j] == want, boost::test_tools::tolerance(1e-10));
+    }
+  // Every centre is one of the data rows, and they are distinct rows.
+  for (std::size_t j = 0; j < 8; ++j) {
+    std::size_t matches = 0;
+    for (std::size_t i = 0; i < 40; ++i) {
+      bool same = true;
+      for (std::size_t p = 0; p < 5; ++p) same = same && s.x[i * 5 + p] == c(j, p);
+      matches += same;
+    }
+    BOOST_TEST(matches == 1u);
+  }
+  BOOST_CHECK_THROW(an::gaussian_kernel_features<double>({.centers = 41}, x),
+                    continua::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(dual_stream_compensation_fits_the_main_residuals) {
+  const auto s = analytic_test::make_data(90, 6, 4, 12);
+  const an::random_features<double, an::tanh_activation> second(
+      {.inputs = 6, .outputs = 10, .seed = 9});
+  const auto xc = features_of(second, s.x, 90);
+  an::dual_stream_classifier<double> ds(
+      {.main = {.gamma = 1.0}, .compensation = {.gamma = 0.5}, .compensation_ratio = 0.8}, 6, 10);
+  ds.fit(matrix_view<const double>(s.x.data(), 90, 6), matrix_view<const double>(xc.data(), 90, 10),
+         s.labels);
+  // Main stream: ridge on one-hot labels; compensation: ridge on Y - X W_main.
+  const auto w_main = analytic_test::joint_ridge(s, 1.0, ds.labels());
+  const std::size_t k = ds.classes();
+  std::vector<long double> residual = analytic_test::one_hot(s.labels, ds.labels());
+  for (std::size_t i = 0; i < 90; ++i)
+    for (std::size_t c = 0; c < k; ++c)
+      for (std::size_t p = 0; p < 6; ++p) residual[i * k + c] -= s.x[i * 6 + p] * w_main[p * k + c];
+  const auto w_comp = analytic_test::ridge(xc, 90, 10, residual, k, 0.5);
+  const auto got = ds.compensation_stream().weights();
+  const std::vector<double> got_host(got.data(), got.data() + got.size());
+  BOOST_TEST(analytic_test::relative_error(got_host, k, w_comp, k, 10) <= 1e-9);
+  // Scores are main + C * compensation.
+  std::vector<double> scores(90 * k);
+  ds.scores(matrix_view<const double>(s.x.data(), 90, 6),
+            matrix_view<const double>(xc.data(), 90, 10),
+            matrix_view<double>(scores.data(), 90, k));
+  for (std::size_t i = 0; i < 90; i += 7)
+    for (std::size_t c = 0; c < k; ++c) {
+      long double want = 0;
+      for (std::size_t p = 0; p < 6; ++p) want += s.x[i * 6 + p] * w_main[p * k + c];
+      for (std::size_t p = 0; p < 10; ++p) want += 0.8L * xc[i * 10 + p] * w_comp[p * k + c];
+      BOOST_TEST(scores[i * k + c] == double(want), boost::test_tools::tolerance(1e-9));
+    }
+  // A NaN in the compensation features leaves both streams as they were.
+  auto bad = xc;
+  bad[5] = std::numeric_limits<double>::quiet_NaN();
+  BOOST_CHECK_THROW(ds.fit(matrix_view<const double>(s.x.data(), 90, 6),
+                           matrix_view<const double>(bad.data(), 90, 10), s.labels),
+                    continua::non_finite_error);
+  BOOST_TEST(ds.main_stream().samples() == 90u);
+}
+
+#if CONTINUA_TEST_THRUST
+BOOST_AUTO_TEST_CASE(device_features_equal_host_features) {
+  using continua::device_space;
+  const auto s = analytic_test::make_data(25, 7, 3, 6);
+  const std::vector<float> x(s.x.begin(), s.x.end());
+  const an::random_feature_options opt{.inputs = 7, .outputs = 16, .seed = 4};
+  const an::random_features<float, an::relu> host(opt);
+  const an::random_features<float, an::relu, device_space> dev(opt);
+  const thrust::device_vector<float> dx(x.begin(), x.end());
+  thrust::device_vector<float> dh(25 * 16);
+  dev.transform(matrix_view<const float, device_space>(thrust::raw_pointer_cast(dx.data()), 25, 7),
+                matrix_view<float, device_space>(thrust::raw_pointer_cast(dh.data()), 25, 16));
+  const std::vector<float> from_device(dh.begin(), dh.end());
+  BOOST_TEST(from_device == features_of(host, x, 25));  // Philox draws identical everywhere
+}
+#endif
+
+BOOST_AUTO_TEST_SUITE_END()
