@@ -11,7 +11,12 @@
 #include <cstring>
 #include <vector>
 
+#include "continua/config.hpp"
 #include "continua/core/error.hpp"
+
+#if CONTINUA_WITH_OPENMP
+#include <omp.h>
+#endif
 
 namespace continua::linalg::detail {
 
@@ -61,6 +66,16 @@ struct eigen_backend {
     else if (beta != T(1))
       cm.template triangularView<Eigen::Lower>() *= beta;
     if (k != 0 && n != 0 && alpha != T(0)) {
+#if CONTINUA_WITH_OPENMP
+      // Eigen's rankUpdate runs on one thread. Large updates go block by block over the lower
+      // triangle instead: GEMM off the diagonal, rankUpdate on it, blocks shared among threads
+      // (Eigen stays single-threaded inside a parallel region).
+      if (n >= 2 * syrk_block && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        syrk_blocked(trans, n, k, alpha, a, cm);
+        mirror_lower(n, c);
+        return;
+      }
+#endif
       if (trans)
         cm.template selfadjointView<Eigen::Lower>().rankUpdate(
             const_map<T>(a, idx(k), idx(n)).transpose(), alpha);
@@ -68,9 +83,51 @@ struct eigen_backend {
         cm.template selfadjointView<Eigen::Lower>().rankUpdate(const_map<T>(a, idx(n), idx(k)),
                                                                alpha);
     }
+    mirror_lower(n, c);
+  }
+
+  template <class T>
+  static void mirror_lower(std::size_t n, T* c) {
     for (std::size_t j = 0; j < n; ++j)
       for (std::size_t i = j + 1; i < n; ++i) c[i * n + j] = c[j * n + i];
   }
+
+  static constexpr std::size_t syrk_block = 256;
+
+#if CONTINUA_WITH_OPENMP
+  template <class T>
+  static void syrk_blocked(bool trans, std::size_t n, std::size_t k, T alpha, const T* a,
+                           map<T>& cm) {
+    const std::size_t blocks = (n + syrk_block - 1) / syrk_block;
+    const std::ptrdiff_t pairs = static_cast<std::ptrdiff_t>(blocks * (blocks + 1) / 2);
+    // Row i of A Aᵀ (or column i of AᵀA) is what block i needs: `panel(i)` selects it.
+    const const_map<T> am(a, idx(trans ? k : n), idx(trans ? n : k));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::ptrdiff_t pair = 0; pair < pairs; ++pair) {
+      // pair -> (bi, bj) with bi >= bj, row by row of the lower block triangle.
+      std::size_t bi = 0;
+      std::size_t first = 0;
+      while (first + bi + 1 <= static_cast<std::size_t>(pair)) first += ++bi;
+      const std::size_t bj = static_cast<std::size_t>(pair) - first;
+      const Eigen::Index i0 = idx(bi * syrk_block), j0 = idx(bj * syrk_block);
+      const Eigen::Index ni = idx(std::min(syrk_block, n - bi * syrk_block));
+      const Eigen::Index nj = idx(std::min(syrk_block, n - bj * syrk_block));
+      auto block = cm.block(i0, j0, ni, nj);
+      if (trans) {
+        if (bi == bj)
+          block.template selfadjointView<Eigen::Lower>().rankUpdate(
+              am.middleCols(i0, ni).transpose(), alpha);
+        else
+          block.noalias() += alpha * am.middleCols(i0, ni).transpose() * am.middleCols(j0, nj);
+      } else {
+        if (bi == bj)
+          block.template selfadjointView<Eigen::Lower>().rankUpdate(am.middleRows(i0, ni), alpha);
+        else
+          block.noalias() += alpha * am.middleRows(i0, ni) * am.middleRows(j0, nj).transpose();
+      }
+    }
+  }
+#endif
 
   // In-place Cholesky of the n x n matrix a: lower (A = L Lᵀ, reads the lower triangle) or upper
   // (A = Uᵀ U, reads the upper triangle); the other strict triangle is set to zero. Returns -1, or

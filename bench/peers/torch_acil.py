@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""ACIL recursive least-squares update in PyTorch: the peer of bench/analytic (woodbury_update).
+
+Zhuang et al., "ACIL: Analytic Class-Incremental Learning", NeurIPS 2022, Eq. 10-12:
+    R <- R - R Xᵀ (I + X R Xᵀ)⁻¹ X R        W <- W + R Xᵀ (Y - X W)     (R already updated)
+Two forms are timed per batch on d = 4096 features, k = 10 classes:
+  literal       the formula as written in the ACIL reference code, one expression evaluated left
+                to right (so `... @ X @ R` forms a d x d product and then a d x d x d one);
+  reassociated  R Xᵀ computed once and the chain bracketed so no d³ term remains: the fair peer.
+Both use torch.inverse, as the reference code does. Before timing, both are checked against the
+closed-form ridge solution (XᵀX + γI)⁻¹ XᵀY on a small problem.
+
+Run with Debian's python3-torch (1.13):
+    OMP_NUM_THREADS=2 /usr/bin/python3 bench/peers/torch_acil.py [--dtype float64|float32]
+Prints milliseconds per batch (median over repeats, after one warm-up batch).
+
+Debian's torch calls the system libblas.so.3; with only the reference (netlib) BLAS installed its
+GEMM runs at 2-4 GFLOP/s. To time torch with an optimised BLAS without changing the system:
+    apt-get download libopenblas0-pthread && dpkg-deb -x libopenblas0-pthread_*.deb /tmp/ob
+    LD_LIBRARY_PATH=/tmp/ob/usr/lib/x86_64-linux-gnu/openblas-pthread OPENBLAS_NUM_THREADS=2 ...
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+D = 4096
+K = 10
+
+
+def update_literal(R, W, X, Y):
+    eye = torch.eye(X.shape[0], dtype=X.dtype)
+    R = R - R @ X.T @ torch.inverse(eye + X @ R @ X.T) @ X @ R
+    W = W + R @ X.T @ (Y - X @ W)
+    return R, W
+
+
+def update_reassociated(R, W, X, Y):
+    eye = torch.eye(X.shape[0], dtype=X.dtype)
+    RXt = R @ X.T
+    K_inv = torch.inverse(eye + X @ RXt)
+    R = R - (RXt @ K_inv) @ RXt.T
+    W = W + (R @ X.T) @ (Y - X @ W)
+    return R, W
+
+
+def batch(n, d, k, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64) / d**0.5
+    Y = torch.zeros(n, k, dtype=torch.float64)
+    Y[torch.arange(n), torch.arange(n) % k] = 1.0
+    return X.to(dtype), Y.to(dtype)
+
+
+def check(update, gamma=1.0):
+    d, k = 64, 5
+    R = torch.eye(d, dtype=torch.float64) / gamma
+    W = torch.zeros(d, k, dtype=torch.float64)
+    xs, ys = [], []
+    for seed in range(3):
+        X, Y = batch(32, d, k, torch.float64, seed)
+        X = X * d**0.5  # O(1) entries for a well-posed small check
+        R, W = update(R, W, X, Y)
+        xs.append(X)
+        ys.append(Y)
+    X, Y = torch.cat(xs), torch.cat(ys)
+    ref = torch.linalg.solve(X.T @ X + gamma * torch.eye(d, dtype=torch.float64), X.T @ Y)
+    err = float(torch.linalg.norm(W - ref) / torch.linalg.norm(ref))
+    assert err < 1e-10, f"{update.__name__}: relative error {err} to the joint ridge"
+    return err
+
+
+def time_update(update, n, dtype, repeats):
+    R = torch.eye(D, dtype=dtype)
+    W = torch.zeros(D, K, dtype=dtype)
+    X, Y = batch(n, D, K, dtype, n)
+    R, W = update(R, W, X, Y)  # warm-up (first-touch of every buffer)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        R, W = update(R, W, X, Y)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--forms", default="reassociated,literal")
+    parser.add_argument("--rows", default="256,1024,4096")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+    forms = {"literal": update_literal, "reassociated": update_reassociated}
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {args.dtype}, d={D} k={K}")
+    for name in args.forms.split(","):
+        print(f"check {name}: relative error to joint ridge {check(forms[name]):.1e}")
+    for name in args.forms.split(","):
+        for n in (int(r) for r in args.rows.split(",")):
+            repeats = 2 if n >= 4096 else 3 if n >= 1024 else 5
+            ms = time_update(forms[name], n, dtype, repeats)
+            print(f"torch_acil_{name}/{args.dtype}/rows:{n}: {ms:.1f} ms/batch", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+// agem: Averaged Gradient Episodic Memory, the one-constraint projection of a gradient step.
+// Chaudhry, Ranzato, Rohrbach & Elhoseiny, "Efficient Lifelong Learning with A-GEM", ICLR 2019.
+//
+// With g the gradient on the current batch and g_ref the gradient on a batch drawn from the
+// episodic memory, A-GEM keeps g when g . g_ref >= 0 (the step does not increase the average
+// memory loss to first order) and otherwise uses g - (g . g_ref / g_ref . g_ref) g_ref, the
+// closest vector to g whose dot product with g_ref is zero (Eq. 11 of the paper).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "continua/config.hpp"
+#include "continua/core/buffer.hpp"
+#include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
+#include "continua/core/kernel.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/core/per_tensor.hpp"
+#include "continua/core/reduce.hpp"
+#include "continua/core/span.hpp"
+#include "continua/io/checkpoint.hpp"
+
+namespace continua::regularize {
+
+namespace detail {
+
+template <class T>
+struct agem_copy {
+  const T* src;
+  T* dst;
+  CONTINUA_HD void operator()(std::size_t i) const { dst[i] = src[i]; }
+};
+
+// g <- g - coef * r
+template <class T>
+struct agem_subtract {
+  T* g;
+  const T* r;
+  T coef;
+  CONTINUA_HD void operator()(std::size_t i) const { g[i] = g[i] - coef * r[i]; }
+};
+
+// Calls f(k, slot) for every slot of per-tensor state, in tensor order.
+template <class Slots, class F>
+void agem_for_each_slot(Slots& slots, F&& f) {
+  using D = std::remove_cvref_t<Slots>;
+  if constexpr (requires { typename D::allocator_type; }) {
+    for (std::size_t k = 0; k < slots.size(); ++k) f(k, slots[k]);
+  } else if constexpr (requires { std::tuple_size<D>::value; }) {
+    [&]<std::size_t... K>(std::index_sequence<K...>) { (f(K, std::get<K>(slots)), ...); }
+    (std::make_index_sequence<std::tuple_size_v<D>>{});
+  } else {
+    f(std::size_t{0}, slots);
+  }
+}
+
+}  // namespace detail
+
+// A-GEM over a parameter set P (one tensor, a tuple of tensors, or a range of tensors; host or
+// device). The reference gradient is held in buffers shaped like P.
+//
+//   regularize::agem<P> guard(params);
+//   guard.set_reference(grads_on_replay_batch);   // each step, after the memory batch
+//   guard.project(grads);                          // then the optimizer step
+template <parameter_set P>
+class agem {
+  template <class T, class Space>
+  using slot = buffer<T, Space>;
+  using slots_t = per_tensor_t<P, slot>;
+
+ public:
+  static constexpr std::string_view checkpoint_kind = "regularize.agem";
+  static constexpr std::uint32_t checkpoint_schema = 1;
+
+  // params fixes the shapes (they are not stored).
+  explicit agem(const P& params)
+      : reference_(make_per_tensor<slot>(params, [](const auto& t) {
+          return slot<value_t<decltype(t)>, memory_space_t<decltype(t)>>(continua::size(t));
+        })) {}
+
+  // Stores the gradient on a replay batch. Throws (keeping the previous reference) when its
+  // shapes differ from the parameters' or it holds NaN/Inf.
+  void set_reference(const P& reference_grads) {
+    constexpr std::string_view context = "agem::set_reference";
+    check_structure(context, "reference_grads", reference_grads);
+    require_finite(context, "reference_grads", reference_grads);
+    for_each_tensor(reference_grads, [&](auto k, const auto& t) {
+      auto& s = slot_at(reference_, k);
+      using T = value_t<std::remove_cvref_t<decltype(t)>>;
+      for_each_index(memory_space_t<std::remove_cvref_t<decltype(t)>>{}, continua::size(t),
+                     detail::agem_copy<T>{continua::data(t), s.data()});
+    });
+    reference_sq_ = squared_norm(reference_);
+    has_reference_ = true;
+  }
+
+  // If g . g_ref < 0: g <- g - (g . g_ref / g_ref . g_ref) g_ref. Returns whether g changed.
+  // Without a reference (or with a zero one) there is no constraint and g is left alone.
+  // Throws on shape mismatch or a NaN/Inf gradient, before changing g.
+  bool project(P& grads) const {
+    constexpr std::string_view context = "agem::project";
+    check_structure(context, "grads", grads);
+    if (!has_reference_ || !(reference_sq_ > 0.0)) {
+      require_finite(context, "grads", grads);
+      return false;
+    }
+    double d = 0.0;
+    for_each_tensor(grads, [&](auto k, const auto& t) {
+      const auto& s = slot_at(reference_, k);
+      d += static_cast<double>(dot(as_span(t), as_span(s)));
+    });
+    // A NaN/Inf gradient makes the dot product non-finite: only then pay for locating it.
+    if (!std::isfinite(d)) {
+      require_finite(context, "grads", grads);
+      throw numerical_error(std::string(context) + ": g . g_ref overflowed");
+    }
+    last_dot_ = d;
+    if (d >= 0.0) return false;
+    const double coef = d / reference_sq_;
+    for_each_tensor(grads, [&](auto k, auto& t) {
+      const auto& s = slot_at(reference_, k);
+      using T = value_t<std::remove_cvref_t<decltype(t)>>;
+      for_each_index(memory_space_t<std::remove_cvref_t<decltype(t)>>{}, continua::size(t),
+                     detail::agem_subtract<T>{continua::data(t), s.data(), static_cast<T>(coef)});
+    });
+    return true;
+  }
+
+  bool has_reference() const { return has_reference_; }
+  // g . g_ref of the last project() call that had a reference (before projection).
+  double last_dot() const { return last_dot_; }
+  // The stored reference gradient, one buffer per tensor.
+  const slots_t& reference() const { return reference_; }
+
+  // Records: has_reference, then t<k> for the reference of tensor k.
+  void save(const std::filesystem::path& path) const {
+    io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
+    w.add_scalar("has_reference", has_reference_);
+    w.add_scalar("tensors", static_cast<std::uint64_t>(count()));
+    detail::agem_for_each_slot(reference_, [&](std::size_t k, const auto& s) {
+      w.add("t" + std::to_string(k), s.to_host());
+    });
+    w.save(path);
+  }
+
+  // Throws continua::io_error (state unchanged) on a damaged file, another kind, another
+  // number of tensors, sizes or element types, or non-finite values.
+  void load(const std::filesystem::path& path) {
+    const io::checkpoint_reader rd(path);
+    rd.require_kind(checkpoint_kind, checkpoint_schema);
+    const auto tensors = rd.get_scalar<std::uint64_t>("tensors");
+    if (tensors != count())
+      throw io_error("agem::load: '" + path.string() + "' holds " + std::to_string(tensors) +
+                     " tensors, this object " + std::to_string(count()));
+    const bool has = rd.get_scalar<bool>("has_reference");
+    slots_t next = reference_;
+    detail::agem_for_each_slot(next, [&](std::size_t k, auto& s) {
+      using T = typename std::remove_cvref_t<decltype(s)>::value_type;
+      const std::vector<T> v =
+          rd.get<T>("t" + std::to_string(k), {static_cast<std::uint64_t>(s.size())});
+      for (const T x : v)
+        if (!is_finite(x))
+          throw io_error("agem::load: '" + path.string() + "': reference holds NaN or Inf");
+      s.assign_from_host(v);
+    });
+    reference_ = std::move(next);
+    reference_sq_ = squared_norm(reference_);
+    has_reference_ = has;
+  }
+
+ private:
+  std::size_t count() const {
+    std::size_t n = 0;
+    detail::agem_for_each_slot(reference_, [&](std::size_t, const auto&) { ++n; });
+    return n;
+  }
+
+  // Sizes of `g` against the stored reference (which has the parameters' shapes).
+  void check_structure(std::string_view context, std::string_view name, const P& g) const {
+    const std::size_t n = tensor_count(g);
+    if (n != count())
+      throw size_mismatch(context, std::string(name) + " (tensor count)", n,
+                          "parameters (tensor count)", count());
+    for_each_tensor(g, [&](auto k, const auto& t) {
+      const auto& s = slot_at(reference_, k);
+      if (continua::size(t) != s.size())
+        throw size_mismatch(context, std::string(name) + "[" + std::to_string(std::size_t(k)) + "]",
+                            continua::size(t), "parameters[" + std::to_string(std::size_t(k)) + "]",
+                            s.size());
+    });
+  }
+
+  slots_t reference_;
+  double reference_sq_ = 0.0;
+  bool has_reference_ = false;
+  mutable double last_dot_ = 0.0;
+};
+
+}  // namespace continua::regularize

@@ -1,0 +1,54 @@
+// sum(r1, r2, ...): several penalties as one, composed at compile time (no virtual calls).
+// Kirkpatrick et al., "Overcoming catastrophic forgetting in neural networks", PNAS 2017 (sums
+// of quadratic penalties, one per source of importance).
+#pragma once
+
+#include <cstddef>
+#include <tuple>
+#include <utility>
+
+#include "continua/core/parameter_set.hpp"
+
+namespace continua::regularize {
+
+// Holds references to its members: observe/consolidate are done on them directly, and they must
+// outlive the sum. Example:
+//   auto both = regularize::sum(ewc_reg, l2_reg);
+//   both.add_gradient(params, grads);   // grads += d(ewc + l2)/d params
+template <class... R>
+class sum_t {
+ public:
+  static constexpr const char* name = "sum";
+
+  explicit sum_t(R... members) : members_(std::forward<R>(members)...) {}
+
+  template <parameter_set P>
+  double penalty(const P& params) const {
+    return std::apply([&](const auto&... r) { return (0.0 + ... + r.penalty(params)); }, members_);
+  }
+
+  // Every member's checks, before any member changes grads.
+  template <parameter_set P, parameter_set G>
+  void validate(const P& params, const G& grads) const {
+    std::apply([&](const auto&... r) { (r.validate(params, grads), ...); }, members_);
+  }
+
+  template <parameter_set P, parameter_set G>
+  void add_gradient(const P& params, G& grads) const {
+    validate(params, grads);
+    std::apply([&](const auto&... r) { (r.add_gradient(params, grads), ...); }, members_);
+  }
+
+  const std::tuple<R...>& members() const { return members_; }
+
+ private:
+  std::tuple<R...> members_;
+};
+
+template <class... R>
+sum_t<R&...> sum(R&... r) {
+  static_assert(sizeof...(R) > 0, "continua::regularize::sum needs at least one regularizer");
+  return sum_t<R&...>(r...);
+}
+
+}  // namespace continua::regularize
