@@ -26,6 +26,7 @@
 #include "continua/core/error.hpp"
 #include "continua/io/fashion_mnist.hpp"
 #include "continua/metrics.hpp"
+#include "demo_baselines.hpp"
 
 namespace {
 
@@ -45,13 +46,17 @@ struct settings {
   std::uint64_t seed = 2024;
   std::filesystem::path out = "continua_demo_out";
   bool validate = false;
+  bool baselines = true;
+  bool double_precision = false;
+  continua_demo::baseline_options sgd;
 };
 
 settings parse_args(int argc, char** argv) {
   settings s;
   const char* usage =
       "usage: continua_demo [--data DIR] [--features D] [--gamma G] [--scale S] [--seed S] "
-      "[--out DIR] [--validate]";
+      "[--out DIR] [--precision float|double] [--validate] [--no-baselines] [--lr X] "
+      "[--epochs N] [--ewc-strength X] [--replay-capacity N]";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -67,13 +72,30 @@ settings parse_args(int argc, char** argv) {
       s.seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--out" && has_value) {
       s.out = argv[++i];
+    } else if (arg == "--precision" && has_value) {
+      const std::string_view p = argv[++i];
+      if (p != "float" && p != "double")
+        throw continua::invalid_argument("--precision: float or double");
+      s.double_precision = p == "double";
+    } else if (arg == "--lr" && has_value) {
+      s.sgd.learning_rate = std::strtod(argv[++i], nullptr);
+    } else if (arg == "--epochs" && has_value) {
+      s.sgd.epochs = std::strtoull(argv[++i], nullptr, 10);
+    } else if (arg == "--ewc-strength" && has_value) {
+      s.sgd.ewc_strength = std::strtod(argv[++i], nullptr);
+    } else if (arg == "--replay-capacity" && has_value) {
+      s.sgd.replay_capacity = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--validate") {
       s.validate = true;
+    } else if (arg == "--no-baselines") {
+      s.baselines = false;
     } else {
       throw continua::invalid_argument(usage);
     }
   }
   if (s.features == 0) throw continua::invalid_argument("--features must be a positive integer");
+  if (s.sgd.epochs == 0) throw continua::invalid_argument("--epochs must be a positive integer");
+  s.sgd.seed = s.seed;
   return s;
 }
 
@@ -101,17 +123,19 @@ std::vector<float> features_of(const an::random_features<float>& layer, const sp
   constexpr std::size_t chunk = 4096;
   for (std::size_t r = 0; r < s.rows; r += chunk) {
     const std::size_t n = std::min(chunk, s.rows - r);
-    layer.transform(matrix_view<const float>(s.images.data() + r * layer.inputs(), n, layer.inputs()),
-                    matrix_view<float>(h.data() + r * layer.outputs(), n, layer.outputs()));
+    layer.transform(
+        matrix_view<const float>(s.images.data() + r * layer.inputs(), n, layer.inputs()),
+        matrix_view<float>(h.data() + r * layer.outputs(), n, layer.outputs()));
   }
   return h;
 }
 
 // Fits the given rows (indices into the feature matrix) in chunks, converting to double.
-void fit_rows(an::analytic_classifier<double>& head, const std::vector<float>& h, std::size_t d,
+template <class T>
+void fit_rows(an::analytic_classifier<T>& head, const std::vector<float>& h, std::size_t d,
               const std::vector<std::int32_t>& labels, const std::vector<std::size_t>& rows) {
   constexpr std::size_t chunk = 2048;
-  std::vector<double> x;
+  std::vector<T> x;
   std::vector<std::int32_t> y;
   for (std::size_t r = 0; r < rows.size(); r += chunk) {
     const std::size_t n = std::min(chunk, rows.size() - r);
@@ -122,21 +146,21 @@ void fit_rows(an::analytic_classifier<double>& head, const std::vector<float>& h
       std::copy_n(h.begin() + src * d, d, x.begin() + i * d);
       y[i] = labels[src];
     }
-    head.fit(matrix_view<const double>(x.data(), n, d), y);
+    head.fit(matrix_view<const T>(x.data(), n, d), y);
   }
 }
 
-std::vector<std::int32_t> predict_all(an::analytic_classifier<double>& head,
-                                      const std::vector<float>& h, std::size_t d,
-                                      std::size_t rows) {
+template <class T>
+std::vector<std::int32_t> predict_all(an::analytic_classifier<T>& head, const std::vector<float>& h,
+                                      std::size_t d, std::size_t rows) {
   std::vector<std::int32_t> out;
   out.reserve(rows);
   constexpr std::size_t chunk = 2048;
-  std::vector<double> x;
+  std::vector<T> x;
   for (std::size_t r = 0; r < rows; r += chunk) {
     const std::size_t n = std::min(chunk, rows - r);
     x.assign(h.begin() + r * d, h.begin() + (r + n) * d);
-    const auto p = head.predict(matrix_view<const double>(x.data(), n, d));
+    const auto p = head.predict(matrix_view<const T>(x.data(), n, d));
     out.insert(out.end(), p.begin(), p.end());
   }
   return out;
@@ -144,19 +168,23 @@ std::vector<std::int32_t> predict_all(an::analytic_classifier<double>& head,
 
 std::size_t task_of(std::int32_t label) { return std::size_t(label) / classes_per_phase; }
 
+template <class Scalar>
 int run(const settings& cfg) {
   const auto t0 = std::chrono::steady_clock::now();
   std::printf("continua demo: class-incremental Split Fashion-MNIST, %zu phases x %zu classes\n",
               phases, classes_per_phase);
-  std::printf("  random ReLU buffer (%zu features, seed %llu) + analytic head (cholesky policy, "
-              "gamma %g)\n\n",
-              cfg.features, static_cast<unsigned long long>(cfg.seed), cfg.gamma);
+  std::printf(
+      "  random ReLU buffer (%zu features, seed %llu) + analytic head (cholesky policy, "
+      "gamma %g, %s)\n\n",
+      cfg.features, static_cast<unsigned long long>(cfg.seed), cfg.gamma,
+      sizeof(Scalar) == 8 ? "double" : "float");
 
-  const io::labelled_images train_all = io::load_fashion_mnist(cfg.data_dir, io::dataset_split::train);
+  const io::labelled_images train_all =
+      io::load_fashion_mnist(cfg.data_dir, io::dataset_split::train);
   const split train = take(train_all, 0, cfg.validate ? 50000 : train_all.rows);
-  const split eval = cfg.validate ? take(train_all, 50000, train_all.rows)
-                                  : take(io::load_fashion_mnist(cfg.data_dir, io::dataset_split::test),
-                                         0, 10000);
+  const split eval =
+      cfg.validate ? take(train_all, 50000, train_all.rows)
+                   : take(io::load_fashion_mnist(cfg.data_dir, io::dataset_split::test), 0, 10000);
   const std::size_t p = train_all.cols;
 
   // Per-pixel standardisation from the training images, folded into the buffer layer. Border
@@ -174,8 +202,8 @@ int run(const settings& cfg) {
     mean[j] = float(m);
     sd[j] = float(std::max(std::sqrt(std::max(sq[j] / double(train.rows) - m * m, 0.0)), 0.1));
   }
-  an::random_features<float> layer({.inputs = p, .outputs = cfg.features, .seed = cfg.seed,
-                                     .weight_scale = cfg.weight_scale});
+  an::random_features<float> layer(
+      {.inputs = p, .outputs = cfg.features, .seed = cfg.seed, .weight_scale = cfg.weight_scale});
   layer.normalize_inputs(mean, sd);
   const std::size_t d = cfg.features;
   const std::vector<float> h_train = features_of(layer, train);
@@ -187,7 +215,7 @@ int run(const settings& cfg) {
   std::vector<std::vector<std::size_t>> phase_rows(phases);
   for (std::size_t i = 0; i < train.rows; ++i) phase_rows[task_of(train.labels[i])].push_back(i);
 
-  an::analytic_classifier<double> head({.gamma = cfg.gamma}, d);
+  an::analytic_classifier<Scalar> head({.gamma = cfg.gamma}, d);
   metrics::accuracy_matrix r(phases);
   std::vector<std::int32_t> predicted;
   for (std::size_t t = 0; t < phases; ++t) {
@@ -207,16 +235,17 @@ int run(const settings& cfg) {
       seen_ok += correct[j];
       seen_n += count[j];
     }
-    std::printf("  phase %zu/%zu  classes {%zu,%zu}  %5zu images  %5.2f s   accuracy on the %zu "
-                "classes seen: %.4f\n",
-                t + 1, phases, 2 * t, 2 * t + 1, phase_rows[t].size(), seconds_since(tp),
-                2 * (t + 1), double(seen_ok) / double(seen_n));
+    std::printf(
+        "  phase %zu/%zu  classes {%zu,%zu}  %5zu images  %5.2f s   accuracy on the %zu "
+        "classes seen: %.4f\n",
+        t + 1, phases, 2 * t, 2 * t + 1, phase_rows[t].size(), seconds_since(tp), 2 * (t + 1),
+        double(seen_ok) / double(seen_n));
   }
   const double incremental = metrics::accuracy(predicted, eval.labels);
 
   // The same head trained jointly: every image at once, in the original (mixed) order.
   const auto tj = std::chrono::steady_clock::now();
-  an::analytic_classifier<double> joint({.gamma = cfg.gamma}, d);
+  an::analytic_classifier<Scalar> joint({.gamma = cfg.gamma}, d);
   std::vector<std::size_t> all(train.rows);
   for (std::size_t i = 0; i < train.rows; ++i) all[i] = i;
   fit_rows(joint, h_train, d, train.labels, all);
@@ -249,8 +278,58 @@ int run(const settings& cfg) {
   metrics::write_csv(r, cfg.out / "accuracy_matrix.csv");
   metrics::write_svg(r, cfg.out / "accuracy.svg",
                      "Split Fashion-MNIST, analytic head: accuracy per task across phases");
-  std::printf("\n  wrote %s and %s\n", (cfg.out / "accuracy_matrix.csv").c_str(),
-              (cfg.out / "accuracy.svg").c_str());
+  const double analytic_seconds = seconds_since(t0);
+
+  // Gradient-trained heads on the same features, phases and evaluation images.
+  struct row {
+    std::string name;
+    metrics::accuracy_matrix r;
+    double final_accuracy;
+    double seconds;
+  };
+  std::vector<row> table{{"analytic (continua)", r, incremental, analytic_seconds - joint_seconds}};
+  if (cfg.baselines) {
+    std::printf(
+        "\n  baselines on the same features (softmax head, SGD momentum %.1f, lr %g, %zu "
+        "epoch(s) per phase, batch %zu)\n",
+        cfg.sgd.momentum, cfg.sgd.learning_rate, cfg.sgd.epochs, cfg.sgd.batch);
+    const continua_demo::labelled_features tr{h_train, train.labels, d}, ev{h_eval, eval.labels, d};
+    for (auto method : {continua_demo::baseline::finetune, continua_demo::baseline::ewc,
+                        continua_demo::baseline::replay}) {
+      const auto b =
+          continua_demo::run_baseline(method, tr, phase_rows, ev, classes_per_phase, cfg.sgd);
+      std::string name = continua_demo::name_of(method);
+      if (method == continua_demo::baseline::ewc)
+        name += " (lambda " + std::to_string(int(cfg.sgd.ewc_strength)) + ")";
+      if (method == continua_demo::baseline::replay)
+        name += " (" + std::to_string(cfg.sgd.replay_capacity) + " stored rows)";
+      std::printf("    %-34s final accuracy %.4f  (%.1f s)\n", name.c_str(), b.final_accuracy,
+                  b.seconds);
+      table.push_back({name, b.r, b.final_accuracy, b.seconds});
+    }
+  }
+
+  std::printf("\n  %-36s %8s %8s %11s %10s %8s\n", "method", "ACC", "BWT", "forgetting",
+              "final acc", "time");
+  std::FILE* csv = std::fopen((cfg.out / "methods.csv").c_str(), "w");
+  if (csv == nullptr)
+    throw continua::io_error("cannot write " + (cfg.out / "methods.csv").string());
+  std::fprintf(csv, "method,ACC,BWT,forgetting,final_accuracy,seconds\n");
+  for (const row& m : table) {
+    const double acc = metrics::average_accuracy(m.r), bwt = metrics::backward_transfer(m.r),
+                 fgt = metrics::forgetting(m.r);
+    std::printf("  %-36s %8.4f %+8.4f %11.4f %10.4f %7.1fs\n", m.name.c_str(), acc, bwt, fgt,
+                m.final_accuracy, m.seconds);
+    std::fprintf(csv, "\"%s\",%.6f,%.6f,%.6f,%.6f,%.3f\n", m.name.c_str(), acc, bwt, fgt,
+                 m.final_accuracy, m.seconds);
+  }
+  std::printf("  %-36s %8s %8s %11s %10.4f %7.1fs\n", "joint training (analytic, upper bound)", "-",
+              "-", "-", joint_acc, joint_seconds);
+  std::fprintf(csv, "\"joint training (analytic)\",,,,%.6f,%.3f\n", joint_acc, joint_seconds);
+  std::fclose(csv);
+
+  std::printf("\n  wrote %s, %s and %s\n", (cfg.out / "accuracy_matrix.csv").c_str(),
+              (cfg.out / "accuracy.svg").c_str(), (cfg.out / "methods.csv").c_str());
   std::printf("  total time %.1f s\n", seconds_since(t0));
   return 0;
 }
@@ -259,7 +338,8 @@ int run(const settings& cfg) {
 
 int main(int argc, char** argv) {
   try {
-    return run(parse_args(argc, argv));
+    const settings cfg = parse_args(argc, argv);
+    return cfg.double_precision ? run<double>(cfg) : run<float>(cfg);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "continua_demo: %s\n", e.what());
     return 1;

@@ -17,6 +17,7 @@
 #include "continua/core/linalg.hpp"
 #include "continua/core/random.hpp"
 #include "continua/core/span.hpp"
+#include "softmax.hpp"
 
 namespace continua_examples {
 
@@ -96,29 +97,14 @@ class basic_mlp {
     continua::require_same_size(context, "labels", labels.size(), "rows of x", x.rows());
     continua::require(x.rows() > 0, context, "empty batch");
     check_grads(context, grads);
-    for (std::size_t r = 0; r < labels.size(); ++r)
-      continua::require(labels[r] >= 0 && static_cast<std::size_t>(labels[r]) < classes_, context,
-                        "label " + std::to_string(labels[r]) + " at row " + std::to_string(r) +
-                            " is outside 0.." + std::to_string(classes_ - 1));
+    require_labels(context, labels, classes_);
     forward(x, c);
     const std::size_t n = x.rows();
     c.d_logits.resize(n * classes_);
-    double loss = 0;
-    const T inv_n = T(1) / static_cast<T>(n);
-    for (std::size_t r = 0; r < n; ++r) {
-      const T* z = c.logits.data() + r * classes_;
-      T* d = c.d_logits.data() + r * classes_;
-      const T m = *std::max_element(z, z + classes_);
-      T sum = 0;
-      for (std::size_t k = 0; k < classes_; ++k) sum += (d[k] = std::exp(z[k] - m));
-      const auto y = static_cast<std::size_t>(labels[r]);
-      // log-sum-exp form: exact even when the label's probability underflows.
-      loss += static_cast<double>(std::log(sum) - (z[y] - m));
-      for (std::size_t k = 0; k < classes_; ++k) d[k] = d[k] / sum * inv_n;
-      d[y] -= inv_n;
-    }
+    const double loss = softmax_cross_entropy<T>({c.logits.data(), n, classes_}, labels,
+                                                 {c.d_logits.data(), n, classes_});
     backward(x, grads, c);
-    return loss / static_cast<double>(n);
+    return loss;
   }
 
   // MAS importance signal: grads = d/dparams of (1/n) sum_r ||z_r||^2, z_r the logits of row r.
@@ -144,10 +130,7 @@ class basic_mlp {
                       "class range must satisfy first < last <= classes");
     continua::require_same_size("basic_mlp::predict", "out", out.size(), "rows of x", x.rows());
     forward(x, c);
-    for (std::size_t r = 0; r < x.rows(); ++r) {
-      const T* z = c.logits.data() + r * classes_;
-      out[r] = static_cast<std::int32_t>(std::max_element(z + first, z + last) - z);
-    }
+    argmax_rows<T>({c.logits.data(), x.rows(), classes_}, out, first, last);
   }
 
  private:

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/linear_softmax.hpp"
 #include "common/mlp.hpp"
 #include "continua/core/random.hpp"
 
@@ -267,6 +268,125 @@ BOOST_AUTO_TEST_CASE(bad_input_throws_and_leaves_gradients_untouched) {
   BOOST_CHECK_THROW(m.predict({x.data(), 2, in}, out, c, 3, 2), continua::invalid_argument);
   BOOST_CHECK_THROW(basic_mlp<float>(0, 4, 2), continua::invalid_argument);
   BOOST_TEST(std::get<3>(g)[0] == 42.f);
+  for (float v : std::get<0>(g)) BOOST_TEST(v == 0.f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The demo's SGD baseline head: loss against a naive double loop, gradient against central finite
+// differences, arg-max predictions, bad input.
+BOOST_AUTO_TEST_SUITE(examples_linear_softmax)
+
+using continua_examples::basic_linear_softmax;
+
+template <class T>
+void fill_params(basic_linear_softmax<T>& m, std::uint64_t seed) {
+  auto& [w, b] = m.params();
+  continua::fill_uniform(w, continua::philox_key{seed, 1}, 0, -1.0, 1.0);
+  continua::fill_uniform(b, continua::philox_key{seed, 2}, 0, -0.5, 0.5);
+}
+
+BOOST_AUTO_TEST_CASE(loss_and_gradient_match_naive_loop_and_finite_differences) {
+  basic_linear_softmax<double> m(in, cls);
+  fill_params(m, 21);
+  const auto x = random_inputs<double>(batch * in, 22);
+  const std::vector<std::int32_t> y = {2, 0, 3, 3, 1};
+  const continua::matrix_view<const double> xv(x.data(), batch, in);
+  std::vector<double> scratch;
+  auto grads = m.zeros_like();
+  const double loss = m.loss_and_gradient(xv, y, grads, scratch);
+  // Naive: mean of log(sum_k exp z_k) - z_y.
+  double naive = 0;
+  const auto& [w, b] = m.params();
+  for (std::size_t r = 0; r < batch; ++r) {
+    std::vector<double> z(cls);
+    double sum = 0;
+    for (std::size_t k = 0; k < cls; ++k) {
+      z[k] = b[k];
+      for (std::size_t i = 0; i < in; ++i) z[k] += w[k * in + i] * x[r * in + i];
+      sum += std::exp(z[k]);
+    }
+    naive += std::log(sum) - z[std::size_t(y[r])];
+  }
+  BOOST_TEST(std::abs(loss - naive / batch) < 1e-13);
+  std::vector<double> analytic;
+  for_each_element(grads, [&](std::size_t, double g) { analytic.push_back(g); });
+  auto unused = m.zeros_like();
+  std::size_t checked = 0;
+  for_each_element(m.params(), [&](std::size_t k, double& p) {
+    const double h = 1e-6, saved = p;
+    p = saved + h;
+    const double up = m.loss_and_gradient(xv, y, unused, scratch);
+    p = saved - h;
+    const double down = m.loss_and_gradient(xv, y, unused, scratch);
+    p = saved;
+    const double fd = (up - down) / (2 * h);
+    BOOST_TEST(std::abs(analytic[k] - fd) < 1e-8,
+               "parameter " << k << ": gradient " << analytic[k] << ", finite difference " << fd);
+    ++checked;
+  });
+  BOOST_TEST(checked == cls * in + cls);
+}
+
+BOOST_AUTO_TEST_CASE(float_head_agrees_with_double_and_predicts_argmax) {
+  basic_linear_softmax<double> md(in, cls);
+  fill_params(md, 23);
+  basic_linear_softmax<float> mf(in, cls);
+  for (std::size_t i = 0; i < std::get<0>(md.params()).size(); ++i)
+    std::get<0>(mf.params())[i] = float(std::get<0>(md.params())[i]);
+  for (std::size_t k = 0; k < cls; ++k)
+    std::get<1>(mf.params())[k] = float(std::get<1>(md.params())[k]);
+  const auto xd = random_inputs<double>(batch * in, 24);
+  const std::vector<float> xf(xd.begin(), xd.end());
+  const std::vector<std::int32_t> y = {1, 1, 0, 2, 3};
+  std::vector<double> sd;
+  std::vector<float> sf;
+  auto gd = md.zeros_like();
+  auto gf = mf.zeros_like();
+  const double ld = md.loss_and_gradient({xd.data(), batch, in}, y, gd, sd);
+  const double lf = mf.loss_and_gradient({xf.data(), batch, in}, y, gf, sf);
+  BOOST_TEST(std::abs(ld - lf) < 1e-5 * std::abs(ld));
+  for (std::size_t i = 0; i < std::get<0>(gd).size(); ++i)
+    BOOST_TEST(std::abs(std::get<0>(gd)[i] - double(std::get<0>(gf)[i])) < 1e-5);
+  // Predictions are the arg-max of the logits, over all classes and over a sub-range.
+  std::vector<double> z;
+  md.forward({xd.data(), batch, in}, z);
+  std::vector<std::int32_t> all(batch), sub(batch);
+  md.predict({xd.data(), batch, in}, all, sd);
+  md.predict({xd.data(), batch, in}, sub, sd, 1, 3);
+  for (std::size_t r = 0; r < batch; ++r) {
+    std::size_t best = 0, best_sub = 1;
+    for (std::size_t k = 0; k < cls; ++k) {
+      if (z[r * cls + k] > z[r * cls + best]) best = k;
+      if (k >= 1 && k < 3 && z[r * cls + k] > z[r * cls + best_sub]) best_sub = k;
+    }
+    BOOST_TEST(all[r] == std::int32_t(best));
+    BOOST_TEST(sub[r] == std::int32_t(best_sub));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_throws_and_leaves_gradients_untouched) {
+  basic_linear_softmax<float> m(in, cls);
+  const auto x = random_inputs<float>(2 * in, 25);
+  std::vector<float> scratch;
+  auto g = m.zeros_like();
+  std::get<1>(g)[0] = 7.f;
+  const std::vector<std::int32_t> bad_label = {0, 4}, short_labels = {0}, ok = {0, 1};
+  BOOST_CHECK_THROW(m.loss_and_gradient({x.data(), 2, in}, bad_label, g, scratch),
+                    continua::invalid_argument);
+  BOOST_CHECK_THROW(m.loss_and_gradient({x.data(), 2, in}, short_labels, g, scratch),
+                    continua::size_mismatch);
+  BOOST_CHECK_THROW(m.loss_and_gradient({x.data(), 0, in}, {}, g, scratch),
+                    continua::invalid_argument);
+  BOOST_CHECK_THROW(m.forward({x.data(), 2, in - 1}, scratch), continua::size_mismatch);
+  auto wrong = m.zeros_like();
+  std::get<0>(wrong).pop_back();
+  BOOST_CHECK_THROW(m.loss_and_gradient({x.data(), 2, in}, ok, wrong, scratch),
+                    continua::invalid_argument);
+  std::vector<std::int32_t> out(2);
+  BOOST_CHECK_THROW(m.predict({x.data(), 2, in}, out, scratch, 2, 2), continua::invalid_argument);
+  BOOST_CHECK_THROW(basic_linear_softmax<float>(4, 0), continua::invalid_argument);
+  BOOST_TEST(std::get<1>(g)[0] == 7.f);
   for (float v : std::get<0>(g)) BOOST_TEST(v == 0.f);
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "continua/config.hpp"
@@ -86,10 +87,29 @@ struct eigen_backend {
     mirror_lower(n, c);
   }
 
+  // Copies the strict lower triangle onto the upper one, tile by tile so both the strided reads and
+  // the contiguous writes stay in cache; tiles are shared among threads for large n.
   template <class T>
   static void mirror_lower(std::size_t n, T* c) {
-    for (std::size_t j = 0; j < n; ++j)
-      for (std::size_t i = j + 1; i < n; ++i) c[i * n + j] = c[j * n + i];
+    constexpr std::size_t tile = 64;
+    const std::ptrdiff_t tiles = static_cast<std::ptrdiff_t>((n + tile - 1) / tile);
+#if CONTINUA_WITH_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) if (n >= 2 * syrk_block && !omp_in_parallel())
+#endif
+    for (std::ptrdiff_t tj = 0; tj < tiles; ++tj)
+      for (std::ptrdiff_t ti = tj; ti < tiles; ++ti) {
+        const std::size_t j0 = std::size_t(tj) * tile, i0 = std::size_t(ti) * tile;
+        for (std::size_t i = i0; i < std::min(n, i0 + tile); ++i)
+          for (std::size_t j = j0; j < std::min({n, j0 + tile, i}); ++j)
+            c[i * n + j] = c[j * n + i];
+      }
+  }
+
+  // Pair number p of the lower block triangle, row by row: (0,0), (1,0), (1,1), (2,0), ...
+  static std::pair<std::size_t, std::size_t> lower_block_pair(std::size_t p) {
+    std::size_t bi = 0, first = 0;
+    while (first + bi + 1 <= p) first += ++bi;
+    return {bi, p - first};
   }
 
   static constexpr std::size_t syrk_block = 256;
@@ -104,11 +124,7 @@ struct eigen_backend {
     const const_map<T> am(a, idx(trans ? k : n), idx(trans ? n : k));
 #pragma omp parallel for schedule(dynamic, 1)
     for (std::ptrdiff_t pair = 0; pair < pairs; ++pair) {
-      // pair -> (bi, bj) with bi >= bj, row by row of the lower block triangle.
-      std::size_t bi = 0;
-      std::size_t first = 0;
-      while (first + bi + 1 <= static_cast<std::size_t>(pair)) first += ++bi;
-      const std::size_t bj = static_cast<std::size_t>(pair) - first;
+      const auto [bi, bj] = lower_block_pair(static_cast<std::size_t>(pair));
       const Eigen::Index i0 = idx(bi * syrk_block), j0 = idx(bj * syrk_block);
       const Eigen::Index ni = idx(std::min(syrk_block, n - bi * syrk_block));
       const Eigen::Index nj = idx(std::min(syrk_block, n - bj * syrk_block));
@@ -142,10 +158,23 @@ struct eigen_backend {
     }
     if (n != 0) std::memcpy(workspace, a, n * n * sizeof(T));
     map<T> am(a, idx(n), idx(n));
-    // Eigen's blocked in-place LLT reports the failing column, which the public Eigen::LLT
-    // class hides; naming the pivot is what makes the error actionable.
-    Eigen::Index failed = upper ? Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(am)
-                                : Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(am);
+    Eigen::Index failed = -1;
+#if CONTINUA_WITH_OPENMP
+    if (n >= 2 * syrk_block && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+      if (upper) {
+        failed = cholesky_upper_parallel(am, n);
+      } else {
+        Eigen::Transpose<map<T>> at(am);
+        failed = cholesky_upper_parallel(at, n);
+      }
+    } else
+#endif
+    {
+      // Eigen's blocked in-place LLT reports the failing column, which the public Eigen::LLT
+      // class hides; naming the pivot is what makes the error actionable.
+      failed = upper ? Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(am)
+                     : Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(am);
+    }
     const std::size_t checked = failed < 0 ? n : static_cast<std::size_t>(failed);
     // A NaN pivot passes Eigen's `x <= 0` test, so non-finite pivots are caught here.
     for (std::size_t j = 0; j < checked; ++j)
@@ -163,6 +192,45 @@ struct eigen_backend {
       am.template triangularView<Eigen::StrictlyUpper>().setZero();
     return -1;
   }
+
+#if CONTINUA_WITH_OPENMP
+  // Right-looking blocked A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2
+  // by blocks): factor the diagonal block, solve the block row to its right, update the trailing
+  // upper triangle. Eigen's LLT runs that update, nearly all the flops, on one thread; here the
+  // block row and the trailing blocks are shared among threads. Returns the first failing column
+  // or -1. Works on a map or on its transpose (the lower-triangle case).
+  template <class M>
+  static Eigen::Index cholesky_upper_parallel(M& am, std::size_t n) {
+    using T = typename M::Scalar;
+    constexpr std::size_t bs = syrk_block;
+    for (std::size_t k0 = 0; k0 < n; k0 += bs) {
+      const Eigen::Index k = idx(k0), kb = idx(std::min(bs, n - k0));
+      auto diag = am.block(k, k, kb, kb);
+      const Eigen::Index failed = Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(diag);
+      if (failed >= 0) return k + failed;
+      const std::size_t rest = k0 + bs;
+      if (rest >= n) break;
+      const std::size_t blocks = (n - rest + bs - 1) / bs;
+      const auto start = [&](std::size_t b) { return idx(rest + b * bs); };
+      const auto width = [&](std::size_t b) { return idx(std::min(bs, n - rest - b * bs)); };
+#pragma omp parallel for schedule(dynamic, 1)
+      for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
+        auto row = am.block(k, start(std::size_t(b)), kb, width(std::size_t(b)));
+        diag.template triangularView<Eigen::Upper>().transpose().solveInPlace(row);
+      }
+      const std::ptrdiff_t pairs = static_cast<std::ptrdiff_t>(blocks * (blocks + 1) / 2);
+#pragma omp parallel for schedule(dynamic, 1)
+      for (std::ptrdiff_t p = 0; p < pairs; ++p) {
+        // (bj, bi) with bi >= bj addresses the upper block triangle.
+        const auto [bi, bj] = lower_block_pair(static_cast<std::size_t>(p));
+        am.block(start(bj), start(bi), width(bj), width(bi)).noalias() -=
+            am.block(k, start(bj), kb, width(bj)).transpose() *
+            am.block(k, start(bi), kb, width(bi));
+      }
+    }
+    return -1;
+  }
+#endif
 
   // Solves op(T) X = B (left) or X op(T) = B (right) in place; B is m x n, T is triangular of
   // order m (left) or n (right) and only its `upper`/lower triangle is read.
