@@ -26,17 +26,11 @@
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/io/checkpoint.hpp"
+#include "continua/regularize/detail_state.hpp"
 
 namespace continua::regularize {
 
 namespace detail {
-
-template <class T>
-struct agem_copy {
-  const T* src;
-  T* dst;
-  CONTINUA_HD void operator()(std::size_t i) const { dst[i] = src[i]; }
-};
 
 // g <- g - coef * r
 template <class T>
@@ -46,20 +40,6 @@ struct agem_subtract {
   T coef;
   CONTINUA_HD void operator()(std::size_t i) const { g[i] = g[i] - coef * r[i]; }
 };
-
-// Calls f(k, slot) for every slot of per-tensor state, in tensor order.
-template <class Slots, class F>
-void agem_for_each_slot(Slots& slots, F&& f) {
-  using D = std::remove_cvref_t<Slots>;
-  if constexpr (requires { typename D::allocator_type; }) {
-    for (std::size_t k = 0; k < slots.size(); ++k) f(k, slots[k]);
-  } else if constexpr (requires { std::tuple_size<D>::value; }) {
-    [&]<std::size_t... K>(std::index_sequence<K...>) { (f(K, std::get<K>(slots)), ...); }
-    (std::make_index_sequence<std::tuple_size_v<D>>{});
-  } else {
-    f(std::size_t{0}, slots);
-  }
-}
 
 }  // namespace detail
 
@@ -95,7 +75,7 @@ class agem {
       auto& s = slot_at(reference_, k);
       using T = value_t<std::remove_cvref_t<decltype(t)>>;
       for_each_index(memory_space_t<std::remove_cvref_t<decltype(t)>>{}, continua::size(t),
-                     detail::agem_copy<T>{continua::data(t), s.data()});
+                     detail::copy_kernel<T>{s.data(), continua::data(t)});
     });
     reference_sq_ = squared_norm(reference_);
     has_reference_ = true;
@@ -144,7 +124,7 @@ class agem {
     io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
     w.add_scalar("has_reference", has_reference_);
     w.add_scalar("tensors", static_cast<std::uint64_t>(count()));
-    detail::agem_for_each_slot(reference_, [&](std::size_t k, const auto& s) {
+    detail::for_each_slot(reference_, [&](std::size_t k, const auto& s) {
       w.add("t" + std::to_string(k), s.to_host());
     });
     w.save(path);
@@ -161,7 +141,7 @@ class agem {
                      " tensors, this object " + std::to_string(count()));
     const bool has = rd.get_scalar<bool>("has_reference");
     slots_t next = reference_;
-    detail::agem_for_each_slot(next, [&](std::size_t k, auto& s) {
+    detail::for_each_slot(next, [&](std::size_t k, auto& s) {
       using T = typename std::remove_cvref_t<decltype(s)>::value_type;
       const std::vector<T> v =
           rd.get<T>("t" + std::to_string(k), {static_cast<std::uint64_t>(s.size())});
@@ -176,11 +156,7 @@ class agem {
   }
 
  private:
-  std::size_t count() const {
-    std::size_t n = 0;
-    detail::agem_for_each_slot(reference_, [&](std::size_t, const auto&) { ++n; });
-    return n;
-  }
+  std::size_t count() const { return detail::slot_count(reference_); }
 
   // Sizes of `g` against the stored reference (which has the parameters' shapes).
   void check_structure(std::string_view context, std::string_view name, const P& g) const {

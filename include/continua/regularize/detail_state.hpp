@@ -27,6 +27,7 @@
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/io/checkpoint.hpp"
+#include "continua/optim/serialize.hpp"
 
 namespace continua::regularize::detail {
 
@@ -47,19 +48,10 @@ inline void check_positive(std::string_view who, std::string_view field, double 
 
 // ---- slots -------------------------------------------------------------------------------------
 
-// Calls f(k, slot) for every per-tensor slot (single object, std::tuple or std::vector).
-template <class Slots, class F>
-void for_each_slot(Slots& slots, F&& f) {
-  using D = std::remove_cvref_t<Slots>;
-  if constexpr (requires { typename D::allocator_type; }) {
-    for (std::size_t k = 0; k < slots.size(); ++k) f(k, slots[k]);
-  } else if constexpr (requires { std::tuple_size<D>::value; }) {
-    [&]<std::size_t... K>(std::index_sequence<K...>) { (f(K, std::get<K>(slots)), ...); }
-    (std::make_index_sequence<std::tuple_size_v<D>>{});
-  } else {
-    f(std::size_t{0}, slots);
-  }
-}
+// The slot walk of optimizer checkpoints: f(k, slot) for a single object, std::tuple or
+// std::vector of slots, so both families index per-tensor state the same way.
+using optim::detail::for_each_slot;
+using optim::detail::slot_count;
 
 // Builds one Slot per tensor, every buffer of it sized like the tensor and zero.
 template <template <class, class> class Slot, parameter_set P>
@@ -157,75 +149,77 @@ struct gradient_kernel {
   CONTINUA_HD void operator()(std::size_t i) const { g[i] += s * (p[i] - a[i]); }
 };
 
-// sum_i w_i (p_i - a_i)^2 over the whole set; `weight` and `anchor` pick buffers of a slot.
-template <parameter_set P, class Slots, class Weight, class Anchor>
-double weighted_square_sum(const P& params, const Slots& slots, Weight weight, Anchor anchor) {
+// Sum over the set of the reduction of `make_map(slot, p_tensor)` (i -> accumulator_t<T>), each
+// tensor reduced on its own memory space.
+template <parameter_set P, class Slots, class Make>
+double sum_over_slots(const P& params, const Slots& slots, Make&& make_map) {
   double total = 0;
   for_each_tensor(params, [&](auto index, const auto& p) {
-    using T = value_t<decltype(p)>;
-    using Space = memory_space_t<decltype(p)>;
-    using A = accumulator_t<T>;
-    const auto& slot = slot_at(slots, index);
-    total += static_cast<double>(transform_reduce(
-        Space{}, continua::size(p), A(0),
-        weighted_square_map<T, A>{continua::data(p), weight(slot).data(), anchor(slot).data()},
-        plus{}));
+    using A = accumulator_t<value_t<decltype(p)>>;
+    total +=
+        static_cast<double>(transform_reduce(memory_space_t<decltype(p)>{}, continua::size(p), A(0),
+                                             make_map(slot_at(slots, index), p), plus{}));
   });
   return total;
 }
 
+// sum_i w_i (p_i - a_i)^2 over the whole set; `weight` and `anchor` pick buffers of a slot.
+template <parameter_set P, class Slots, class Weight, class Anchor>
+double weighted_square_sum(const P& params, const Slots& slots, Weight weight, Anchor anchor) {
+  return sum_over_slots(params, slots, [&](const auto& slot, const auto& p) {
+    using T = value_t<decltype(p)>;
+    return weighted_square_map<T, accumulator_t<T>>{continua::data(p), weight(slot).data(),
+                                                    anchor(slot).data()};
+  });
+}
+
 template <parameter_set P, class Slots, class Anchor>
 double unweighted_square_sum(const P& params, const Slots& slots, Anchor anchor) {
-  double total = 0;
-  for_each_tensor(params, [&](auto index, const auto& p) {
+  return sum_over_slots(params, slots, [&](const auto& slot, const auto& p) {
     using T = value_t<decltype(p)>;
-    using Space = memory_space_t<decltype(p)>;
-    using A = accumulator_t<T>;
-    const auto& slot = slot_at(slots, index);
-    total += static_cast<double>(
-        transform_reduce(Space{}, continua::size(p), A(0),
-                         square_map<T, A>{continua::data(p), anchor(slot).data()}, plus{}));
+    return square_map<T, accumulator_t<T>>{continua::data(p), anchor(slot).data()};
   });
-  return total;
+}
+
+// Runs `make_kernel(slot, p_tensor, g_tensor)` -> functor over every (params, grads) pair.
+template <parameter_set P, parameter_set G, class Slots, class Make>
+void for_each_gradient_pass(std::string_view context, const P& params, G& grads, const Slots& slots,
+                            Make&& make_kernel) {
+  for_each_tensor_pair(
+      context, "params", params, "grads", grads, [&](auto index, const auto& p, auto& g) {
+        using Space = memory_space_t<decltype(p)>;
+        static_assert(std::is_same_v<value_t<decltype(p)>, value_t<decltype(g)>>,
+                      "continua::regularize: grads and params tensors must have "
+                      "the same element type");
+        static_assert(std::is_same_v<Space, memory_space_t<decltype(g)>>,
+                      "continua::regularize: grads and params tensors must live "
+                      "in the same memory space");
+        for_each_index(Space{}, continua::size(p), make_kernel(slot_at(slots, index), p, g));
+      });
 }
 
 // grads += scale * w * (params - anchor), after the caller's validation.
 template <parameter_set P, parameter_set G, class Slots, class Weight, class Anchor>
 void add_weighted_gradient(std::string_view context, const P& params, G& grads, const Slots& slots,
                            double scale, Weight weight, Anchor anchor) {
-  for_each_tensor_pair(
-      context, "params", params, "grads", grads, [&](auto index, const auto& p, auto& g) {
+  for_each_gradient_pass(
+      context, params, grads, slots, [&](const auto& slot, const auto& p, auto& g) {
         using T = value_t<decltype(p)>;
-        using Space = memory_space_t<decltype(p)>;
-        static_assert(std::is_same_v<T, value_t<decltype(g)>>,
-                      "continua::regularize: grads and params tensors must have "
-                      "the same element type");
-        static_assert(std::is_same_v<Space, memory_space_t<decltype(g)>>,
-                      "continua::regularize: grads and params tensors must live "
-                      "in the same memory space");
-        const auto& slot = slot_at(slots, index);
-        for_each_index(
-            Space{}, continua::size(p),
-            weighted_gradient_kernel<T>{continua::data(g), continua::data(p), weight(slot).data(),
-                                        anchor(slot).data(), static_cast<T>(scale)});
+        return weighted_gradient_kernel<T>{continua::data(g), continua::data(p),
+                                           weight(slot).data(), anchor(slot).data(),
+                                           static_cast<T>(scale)};
       });
 }
 
 template <parameter_set P, parameter_set G, class Slots, class Anchor>
 void add_unweighted_gradient(std::string_view context, const P& params, G& grads,
                              const Slots& slots, double scale, Anchor anchor) {
-  for_each_tensor_pair(
-      context, "params", params, "grads", grads, [&](auto index, const auto& p, auto& g) {
-        using T = value_t<decltype(p)>;
-        using Space = memory_space_t<decltype(p)>;
-        static_assert(std::is_same_v<T, value_t<decltype(g)>>,
-                      "continua::regularize: grads and params tensors must have the same "
-                      "element type");
-        const auto& slot = slot_at(slots, index);
-        for_each_index(Space{}, continua::size(p),
-                       gradient_kernel<T>{continua::data(g), continua::data(p), anchor(slot).data(),
-                                          static_cast<T>(scale)});
-      });
+  for_each_gradient_pass(context, params, grads, slots,
+                         [&](const auto& slot, const auto& p, auto& g) {
+                           using T = value_t<decltype(p)>;
+                           return gradient_kernel<T>{continua::data(g), continua::data(p),
+                                                     anchor(slot).data(), static_cast<T>(scale)};
+                         });
 }
 
 // Validation shared by every add_gradient: grads pair with params, params fit the state.
@@ -274,9 +268,7 @@ void write_buffer(io::checkpoint_writer& w, const std::string& name, const B& b)
 // Records t<k>/<field name> for every buffer of every slot, plus the slot count.
 template <class Slots>
 void write_slots(io::checkpoint_writer& w, const Slots& slots) {
-  std::size_t count = 0;
   for_each_slot(slots, [&](std::size_t k, const auto& slot) {
-    ++count;
     std::size_t j = 0;
     std::apply(
         [&](const auto&... b) {
@@ -284,7 +276,7 @@ void write_slots(io::checkpoint_writer& w, const Slots& slots) {
         },
         slot.fields());
   });
-  w.add_scalar("tensors", static_cast<std::uint64_t>(count));
+  w.add_scalar("tensors", static_cast<std::uint64_t>(slot_count(slots)));
 }
 
 // Reads and checks everything a load needs before anything is stored; commit() then stores it.
@@ -307,8 +299,7 @@ class staged_load {
 
   template <class Slots>
   void slots(Slots& slots) {
-    std::size_t count = 0;
-    for_each_slot(slots, [&](std::size_t, const auto&) { ++count; });
+    const std::size_t count = slot_count(slots);
     const auto saved = reader_.get_scalar<std::uint64_t>("tensors");
     if (saved != count)
       throw io_error(where_ + "it holds state for " + std::to_string(saved) +
@@ -350,6 +341,129 @@ class staged_load {
   std::string where_;
   std::set<std::string, std::less<>> expected_;
   std::vector<std::function<void()>> commits_;
+};
+
+// ---- importance penalties ----------------------------------------------------------------------
+
+// A string literal usable as a template argument: contexts such as "mas.penalty" are joined at
+// compile time, so the calls made every step build no strings.
+template <std::size_t N>
+struct fixed_name {
+  char text[N] = {};
+  constexpr fixed_name() = default;
+  // Implicit, so that a plain literal ("mas") can be written where a fixed_name is expected.
+  constexpr fixed_name(const char (&s)[N]) {
+    for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+  }
+};
+
+template <fixed_name A, fixed_name B>
+inline constexpr auto joined_name = [] {
+  constexpr std::size_t a = sizeof(A.text) - 1;  // without A's terminating zero
+  fixed_name<a + sizeof(B.text)> r;
+  for (std::size_t i = 0; i < a; ++i) r.text[i] = A.text[i];
+  for (std::size_t i = 0; i < sizeof(B.text); ++i) r.text[a + i] = B.text[i];
+  return r;
+}();
+
+// What SI, MAS and RWalk share, so each keeps only how it observes and consolidates:
+// penalty = strength * sum_i importance_i (p_i - anchor_i)^2 over slots with `importance` and
+// `anchor` buffers, a count of observations since the last consolidate (saved as `Counter`) and
+// the number of finished tasks. Checkpoint kind "regularize.<Name>".
+template <class Options, parameter_set P, template <class, class> class Slot, fixed_name Name,
+          fixed_name Counter>
+class importance_penalty {
+ public:
+  static constexpr const char* name = Name.text;
+  using options = Options;
+
+  double penalty(const P& params) const {
+    check_slots(joined_name<Name, ".penalty">.text, "params", params, slots_);
+    if (tasks_ == 0) return 0.0;
+    return opt_.strength * weighted_square_sum(params, slots_, importance_of, anchor_of);
+  }
+
+  template <parameter_set G>
+  void validate(const P& params, const G& grads) const {
+    check_gradient_call(gradient_context, params, grads, slots_);
+  }
+
+  // grads += 2 strength importance (params - anchor).
+  template <parameter_set G>
+  void add_gradient(const P& params, G& grads) const {
+    validate(params, grads);
+    if (tasks_ == 0) return;
+    add_weighted_gradient(gradient_context, params, grads, slots_, 2 * opt_.strength, importance_of,
+                          anchor_of);
+  }
+
+  std::size_t tasks() const { return tasks_; }
+  std::uint64_t observed() const { return observed_; }
+  const options& get_options() const { return opt_; }
+
+  void save(const std::filesystem::path& path) const {
+    io::checkpoint_writer w(kind.text, checkpoint_schema);
+    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
+    w.add_scalar(Counter.text, observed_);
+    write_slots(w, slots_);
+    w.save(path);
+  }
+
+  void load(const std::filesystem::path& path) {
+    staged_load in(path, kind.text);
+    const auto tasks = in.scalar<std::uint64_t>("tasks");
+    const auto observed = in.scalar<std::uint64_t>(Counter.text);
+    in.slots(slots_);
+    in.commit([&] {
+      tasks_ = static_cast<std::size_t>(tasks);
+      observed_ = observed;
+    });
+  }
+
+ protected:
+  importance_penalty(Options o, const P& params) : opt_(o), slots_(make_slots<Slot>(params)) {}
+
+  // One observation of `set` (named `set_name` in errors): make_kernel(slot, tensor) per tensor.
+  template <class Make>
+  void observe_pass(std::string_view set_name, const P& set, Make&& make_kernel) {
+    check_observed(observe_context, set_name, set, slots_);
+    for_each_slot_pass(set, slots_, make_kernel);
+    ++observed_;
+  }
+
+  // One optimizer step: make_kernel(slot, grads tensor, params_after_step tensor) per tensor.
+  template <class Make>
+  void observe_step(const P& grads, const P& params_after_step, Make&& make_kernel) {
+    check_observed(observe_context, "grads", grads, slots_);
+    check_observed(observe_context, "params_after_step", params_after_step, slots_);
+    for_each_slot_pass2(grads, params_after_step, slots_, make_kernel);
+    ++observed_;
+  }
+
+  // Ends a task: make_kernel(slot, params tensor) folds the task into importance and anchors.
+  // Throws invalid_argument with `nothing_observed` when nothing was observed since the last one.
+  template <class Make>
+  void consolidate_pass(const P& params, std::string_view nothing_observed, Make&& make_kernel) {
+    constexpr const char* ctx = joined_name<Name, ".consolidate">.text;
+    check_slots(ctx, "params", params, slots_);
+    require(observed_ > 0, ctx, nothing_observed);
+    require_finite(ctx, "params", params);
+    for_each_slot_pass(params, slots_, make_kernel);
+    observed_ = 0;
+    ++tasks_;
+  }
+
+  options opt_;
+  per_tensor_t<P, Slot> slots_;
+  std::uint64_t observed_ = 0;
+  std::size_t tasks_ = 0;
+
+ private:
+  static constexpr const char* gradient_context = joined_name<Name, ".add_gradient">.text;
+  static constexpr const char* observe_context = joined_name<Name, ".observe">.text;
+  static constexpr auto kind = joined_name<"regularize.", Name>;
+  static constexpr auto importance_of = [](const auto& s) -> const auto& { return s.importance; };
+  static constexpr auto anchor_of = [](const auto& s) -> const auto& { return s.anchor; };
 };
 
 }  // namespace continua::regularize::detail

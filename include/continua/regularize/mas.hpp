@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <filesystem>
 #include <tuple>
 
 #include "continua/regularize/detail_state.hpp"
@@ -59,99 +57,36 @@ struct mas_consolidate_kernel {
 //   regularize::mas reg({.strength = 1.0}, params);
 //   for (auto& g : output_norm_grads) reg.observe(g);  reg.consolidate(params);
 template <parameter_set P>
-class mas {
- public:
-  static constexpr const char* name = "mas";
-  using options = mas_options;
+class mas : public detail::importance_penalty<mas_options, P, detail::mas_slot, "mas", "samples"> {
+  using base = detail::importance_penalty<mas_options, P, detail::mas_slot, "mas", "samples">;
 
-  mas(mas_options o, const P& params)
-      : opt_(o), slots_(detail::make_slots<detail::mas_slot>(params)) {
-    detail::check_strength(name, opt_.strength);
-    detail::check_unit_interval(name, "blend", opt_.blend);
+ public:
+  mas(mas_options o, const P& params) : base(o, params) {
+    detail::check_strength(base::name, this->opt_.strength);
+    detail::check_unit_interval(base::name, "blend", this->opt_.blend);
   }
 
   // importance accumulator += |output_norm_grads|.
   void observe(const P& output_norm_grads) {
-    detail::check_observed("mas.observe", "output_norm_grads", output_norm_grads, slots_);
-    detail::for_each_slot_pass(output_norm_grads, slots_, [](auto& s, const auto& g) {
+    this->observe_pass("output_norm_grads", output_norm_grads, [](auto& s, const auto& g) {
       using T = value_t<decltype(g)>;
       return detail::abs_accumulate_kernel<T>{s.accum.data(), continua::data(g)};
     });
-    ++samples_;
   }
 
   // Blends the task's mean |g| into Omega and anchors at params. Throws invalid_argument when
   // nothing was observed since the last one.
   void consolidate(const P& params) {
-    const char* ctx = "mas.consolidate";
-    detail::check_slots(ctx, "params", params, slots_);
-    require(samples_ > 0, ctx, "no gradient observed since the last consolidate (call observe)");
-    require_finite(ctx, "params", params);
-    const double inv = 1.0 / static_cast<double>(samples_);
-    const double keep = tasks_ == 0 ? 0.0 : opt_.blend;
-    detail::for_each_slot_pass(params, slots_, [&](auto& s, const auto& p) {
-      using T = value_t<decltype(p)>;
-      return detail::mas_consolidate_kernel<T>{s.accum.data(),      s.importance.data(),
-                                               s.anchor.data(),     continua::data(p),
-                                               static_cast<T>(inv), static_cast<T>(keep)};
-    });
-    samples_ = 0;
-    ++tasks_;
+    this->consolidate_pass(params, "no gradient observed since the last consolidate (call observe)",
+                           [&](auto& s, const auto& p) {
+                             using T = value_t<decltype(p)>;
+                             const double inv = 1.0 / static_cast<double>(this->observed_);
+                             const double keep = this->tasks_ == 0 ? 0.0 : this->opt_.blend;
+                             return detail::mas_consolidate_kernel<T>{
+                                 s.accum.data(),    s.importance.data(), s.anchor.data(),
+                                 continua::data(p), static_cast<T>(inv), static_cast<T>(keep)};
+                           });
   }
-
-  double penalty(const P& params) const {
-    detail::check_slots("mas.penalty", "params", params, slots_);
-    if (tasks_ == 0) return 0.0;
-    return opt_.strength * detail::weighted_square_sum(
-                               params, slots_,
-                               [](const auto& s) -> const auto& { return s.importance; },
-                               [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  template <parameter_set G>
-  void validate(const P& params, const G& grads) const {
-    detail::check_gradient_call("mas.add_gradient", params, grads, slots_);
-  }
-
-  // grads += 2 strength Omega (params - anchor).
-  template <parameter_set G>
-  void add_gradient(const P& params, G& grads) const {
-    validate(params, grads);
-    if (tasks_ == 0) return;
-    detail::add_weighted_gradient(
-        "mas.add_gradient", params, grads, slots_, 2 * opt_.strength,
-        [](const auto& s) -> const auto& { return s.importance; },
-        [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  std::size_t tasks() const { return tasks_; }
-  std::uint64_t observed() const { return samples_; }
-  const options& get_options() const { return opt_; }
-
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w("regularize.mas", detail::checkpoint_schema);
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    w.add_scalar("samples", samples_);
-    detail::write_slots(w, slots_);
-    w.save(path);
-  }
-
-  void load(const std::filesystem::path& path) {
-    detail::staged_load in(path, "regularize.mas");
-    const auto tasks = in.scalar<std::uint64_t>("tasks");
-    const auto samples = in.scalar<std::uint64_t>("samples");
-    in.slots(slots_);
-    in.commit([&] {
-      tasks_ = static_cast<std::size_t>(tasks);
-      samples_ = samples;
-    });
-  }
-
- private:
-  options opt_;
-  per_tensor_t<P, detail::mas_slot> slots_;
-  std::uint64_t samples_ = 0;
-  std::size_t tasks_ = 0;
 };
 
 }  // namespace continua::regularize

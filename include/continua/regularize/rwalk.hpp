@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <filesystem>
 #include <tuple>
 
 #include "continua/regularize/detail_state.hpp"
@@ -85,113 +83,50 @@ struct rwalk_consolidate_kernel {
 //   grads = task_grad(params); opt.step(params, grads_copy); reg.observe(grads, params);
 //   ... reg.consolidate(params) at the task boundary.
 template <parameter_set P>
-class rwalk {
- public:
-  static constexpr const char* name = "rwalk";
-  using options = rwalk_options;
+class rwalk
+    : public detail::importance_penalty<rwalk_options, P, detail::rwalk_slot, "rwalk", "steps"> {
+  using base = detail::importance_penalty<rwalk_options, P, detail::rwalk_slot, "rwalk", "steps">;
 
+ public:
   // params: the parameters at the start of the first task.
-  rwalk(rwalk_options o, const P& params)
-      : opt_(o), slots_(detail::make_slots<detail::rwalk_slot>(params)) {
-    detail::check_strength(name, opt_.strength);
-    require_option(opt_.fisher_decay >= 0 && opt_.fisher_decay < 1, name, "fisher_decay",
-                   opt_.fisher_decay, "must lie in [0, 1)");
-    detail::check_positive(name, "epsilon", opt_.epsilon);
-    require_finite(name, "params", params);
-    detail::for_each_slot_pass(params, slots_, [](auto& s, const auto& p) {
+  rwalk(rwalk_options o, const P& params) : base(o, params) {
+    const rwalk_options& opt = this->opt_;
+    detail::check_strength(base::name, opt.strength);
+    require_option(opt.fisher_decay >= 0 && opt.fisher_decay < 1, base::name, "fisher_decay",
+                   opt.fisher_decay, "must lie in [0, 1)");
+    detail::check_positive(base::name, "epsilon", opt.epsilon);
+    require_finite(base::name, "params", params);
+    detail::for_each_slot_pass(params, this->slots_, [](auto& s, const auto& p) {
       using T = value_t<decltype(p)>;
       return detail::copy_kernel<T>{s.previous.data(), continua::data(p)};
     });
   }
 
   void observe(const P& grads, const P& params_after_step) {
-    const char* ctx = "rwalk.observe";
-    detail::check_observed(ctx, "grads", grads, slots_);
-    detail::check_observed(ctx, "params_after_step", params_after_step, slots_);
-    detail::for_each_slot_pass2(
-        grads, params_after_step, slots_, [&](auto& s, const auto& g, const auto& after) {
-          using T = value_t<decltype(g)>;
-          return detail::rwalk_observe_kernel<T>{s.fisher.data(),
-                                                 s.task_score.data(),
-                                                 s.previous.data(),
-                                                 continua::data(g),
-                                                 continua::data(after),
-                                                 static_cast<T>(opt_.fisher_decay),
-                                                 static_cast<T>(opt_.epsilon)};
-        });
-    ++steps_;
+    this->observe_step(grads, params_after_step, [&](auto& s, const auto& g, const auto& after) {
+      using T = value_t<decltype(g)>;
+      return detail::rwalk_observe_kernel<T>{s.fisher.data(),
+                                             s.task_score.data(),
+                                             s.previous.data(),
+                                             continua::data(g),
+                                             continua::data(after),
+                                             static_cast<T>(this->opt_.fisher_decay),
+                                             static_cast<T>(this->opt_.epsilon)};
+    });
   }
 
   // Throws invalid_argument when no step was observed since the last one.
   void consolidate(const P& params) {
-    const char* ctx = "rwalk.consolidate";
-    detail::check_slots(ctx, "params", params, slots_);
-    require(steps_ > 0, ctx, "no step observed since the last consolidate (call observe)");
-    require_finite(ctx, "params", params);
-    const bool first = tasks_ == 0;
-    detail::for_each_slot_pass(params, slots_, [&](auto& s, const auto& p) {
-      using T = value_t<decltype(p)>;
-      return detail::rwalk_consolidate_kernel<T>{
-          s.fisher.data(),     s.task_score.data(), s.previous.data(), s.score.data(),
-          s.importance.data(), s.anchor.data(),     continua::data(p), first};
-    });
-    steps_ = 0;
-    ++tasks_;
+    const bool first = this->tasks_ == 0;
+    this->consolidate_pass(
+        params, "no step observed since the last consolidate (call observe)",
+        [&](auto& s, const auto& p) {
+          using T = value_t<decltype(p)>;
+          return detail::rwalk_consolidate_kernel<T>{
+              s.fisher.data(),     s.task_score.data(), s.previous.data(), s.score.data(),
+              s.importance.data(), s.anchor.data(),     continua::data(p), first};
+        });
   }
-
-  double penalty(const P& params) const {
-    detail::check_slots("rwalk.penalty", "params", params, slots_);
-    if (tasks_ == 0) return 0.0;
-    return opt_.strength * detail::weighted_square_sum(
-                               params, slots_,
-                               [](const auto& s) -> const auto& { return s.importance; },
-                               [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  template <parameter_set G>
-  void validate(const P& params, const G& grads) const {
-    detail::check_gradient_call("rwalk.add_gradient", params, grads, slots_);
-  }
-
-  // grads += 2 strength (F + s) (params - anchor).
-  template <parameter_set G>
-  void add_gradient(const P& params, G& grads) const {
-    validate(params, grads);
-    if (tasks_ == 0) return;
-    detail::add_weighted_gradient(
-        "rwalk.add_gradient", params, grads, slots_, 2 * opt_.strength,
-        [](const auto& s) -> const auto& { return s.importance; },
-        [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  std::size_t tasks() const { return tasks_; }
-  std::uint64_t observed() const { return steps_; }
-  const options& get_options() const { return opt_; }
-
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w("regularize.rwalk", detail::checkpoint_schema);
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    w.add_scalar("steps", steps_);
-    detail::write_slots(w, slots_);
-    w.save(path);
-  }
-
-  void load(const std::filesystem::path& path) {
-    detail::staged_load in(path, "regularize.rwalk");
-    const auto tasks = in.scalar<std::uint64_t>("tasks");
-    const auto steps = in.scalar<std::uint64_t>("steps");
-    in.slots(slots_);
-    in.commit([&] {
-      tasks_ = static_cast<std::size_t>(tasks);
-      steps_ = steps;
-    });
-  }
-
- private:
-  options opt_;
-  per_tensor_t<P, detail::rwalk_slot> slots_;
-  std::uint64_t steps_ = 0;
-  std::size_t tasks_ = 0;
 };
 
 }  // namespace continua::regularize

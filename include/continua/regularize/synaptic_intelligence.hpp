@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <filesystem>
 #include <tuple>
 
 #include "continua/regularize/detail_state.hpp"
@@ -79,18 +77,18 @@ struct si_consolidate_kernel {
 //   regularize::synaptic_intelligence reg({.strength = 0.1, .damping = 0.1}, params);
 //   grads = task_grad(params); opt.step(params, grads_copy); reg.observe(grads, params);
 template <parameter_set P>
-class synaptic_intelligence {
- public:
-  static constexpr const char* name = "synaptic_intelligence";
-  using options = si_options;
+class synaptic_intelligence : public detail::importance_penalty<si_options, P, detail::si_slot,
+                                                                "synaptic_intelligence", "steps"> {
+  using base =
+      detail::importance_penalty<si_options, P, detail::si_slot, "synaptic_intelligence", "steps">;
 
+ public:
   // params: the parameters at the start of the first task.
-  synaptic_intelligence(si_options o, const P& params)
-      : opt_(o), slots_(detail::make_slots<detail::si_slot>(params)) {
-    detail::check_strength(name, opt_.strength);
-    detail::check_positive(name, "damping", opt_.damping);
-    require_finite(name, "params", params);
-    detail::for_each_slot_pass(params, slots_, [](auto& s, const auto& p) {
+  synaptic_intelligence(si_options o, const P& params) : base(o, params) {
+    detail::check_strength(base::name, this->opt_.strength);
+    detail::check_positive(base::name, "damping", this->opt_.damping);
+    require_finite(base::name, "params", params);
+    detail::for_each_slot_pass(params, this->slots_, [](auto& s, const auto& p) {
       using T = value_t<decltype(p)>;
       return detail::si_start_kernel<T>{s.previous.data(), s.anchor.data(), continua::data(p)};
     });
@@ -98,88 +96,25 @@ class synaptic_intelligence {
 
   // omega -= grads * (params_after_step - previous params); previous = params_after_step.
   void observe(const P& grads, const P& params_after_step) {
-    const char* ctx = "synaptic_intelligence.observe";
-    detail::check_observed(ctx, "grads", grads, slots_);
-    detail::check_observed(ctx, "params_after_step", params_after_step, slots_);
-    detail::for_each_slot_pass2(
-        grads, params_after_step, slots_, [](auto& s, const auto& g, const auto& after) {
-          using T = value_t<decltype(g)>;
-          return detail::si_observe_kernel<T>{s.omega.data(), s.previous.data(), continua::data(g),
-                                              continua::data(after)};
-        });
-    ++steps_;
+    this->observe_step(grads, params_after_step, [](auto& s, const auto& g, const auto& after) {
+      using T = value_t<decltype(g)>;
+      return detail::si_observe_kernel<T>{s.omega.data(), s.previous.data(), continua::data(g),
+                                          continua::data(after)};
+    });
   }
 
   // Omega += omega / ((params - start)^2 + damping); the next task starts (and is anchored) at
   // params. Throws invalid_argument when no step was observed since the last one.
   void consolidate(const P& params) {
-    const char* ctx = "synaptic_intelligence.consolidate";
-    detail::check_slots(ctx, "params", params, slots_);
-    require(steps_ > 0, ctx, "no step observed since the last consolidate (call observe)");
-    require_finite(ctx, "params", params);
-    detail::for_each_slot_pass(params, slots_, [&](auto& s, const auto& p) {
-      using T = value_t<decltype(p)>;
-      return detail::si_consolidate_kernel<T>{s.omega.data(),    s.previous.data(),
-                                              s.anchor.data(),   s.importance.data(),
-                                              continua::data(p), static_cast<T>(opt_.damping)};
-    });
-    steps_ = 0;
-    ++tasks_;
+    this->consolidate_pass(params, "no step observed since the last consolidate (call observe)",
+                           [&](auto& s, const auto& p) {
+                             using T = value_t<decltype(p)>;
+                             return detail::si_consolidate_kernel<T>{
+                                 s.omega.data(),    s.previous.data(),
+                                 s.anchor.data(),   s.importance.data(),
+                                 continua::data(p), static_cast<T>(this->opt_.damping)};
+                           });
   }
-
-  double penalty(const P& params) const {
-    detail::check_slots("synaptic_intelligence.penalty", "params", params, slots_);
-    if (tasks_ == 0) return 0.0;
-    return opt_.strength * detail::weighted_square_sum(
-                               params, slots_,
-                               [](const auto& s) -> const auto& { return s.importance; },
-                               [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  template <parameter_set G>
-  void validate(const P& params, const G& grads) const {
-    detail::check_gradient_call("synaptic_intelligence.add_gradient", params, grads, slots_);
-  }
-
-  // grads += 2 strength Omega (params - anchor).
-  template <parameter_set G>
-  void add_gradient(const P& params, G& grads) const {
-    validate(params, grads);
-    if (tasks_ == 0) return;
-    detail::add_weighted_gradient(
-        "synaptic_intelligence.add_gradient", params, grads, slots_, 2 * opt_.strength,
-        [](const auto& s) -> const auto& { return s.importance; },
-        [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  std::size_t tasks() const { return tasks_; }
-  std::uint64_t observed() const { return steps_; }
-  const options& get_options() const { return opt_; }
-
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w("regularize.synaptic_intelligence", detail::checkpoint_schema);
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    w.add_scalar("steps", steps_);
-    detail::write_slots(w, slots_);
-    w.save(path);
-  }
-
-  void load(const std::filesystem::path& path) {
-    detail::staged_load in(path, "regularize.synaptic_intelligence");
-    const auto tasks = in.scalar<std::uint64_t>("tasks");
-    const auto steps = in.scalar<std::uint64_t>("steps");
-    in.slots(slots_);
-    in.commit([&] {
-      tasks_ = static_cast<std::size_t>(tasks);
-      steps_ = steps;
-    });
-  }
-
- private:
-  options opt_;
-  per_tensor_t<P, detail::si_slot> slots_;
-  std::uint64_t steps_ = 0;
-  std::size_t tasks_ = 0;
 };
 
 }  // namespace continua::regularize

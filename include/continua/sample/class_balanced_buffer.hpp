@@ -25,16 +25,19 @@
 #include <vector>
 
 #include "continua/io/checkpoint.hpp"
-#include "continua/sample/reservoir_buffer.hpp"
+#include "continua/sample/detail/replay_store.hpp"
 
 namespace continua::sample {
 
 // Same members as reservoir_buffer, plus count(label) and classes_seen(). Host memory for the
 // rows, allocated at construction; per-class bookkeeping grows with the number of classes.
 template <class T>
-class class_balanced_buffer {
+class class_balanced_buffer : public detail::replay_buffer<T> {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "continua::sample::class_balanced_buffer: T must be float or double");
+  using base = detail::replay_buffer<T>;
+  using base::chooser_;
+  using base::store_;
 
   struct class_state {
     std::uint64_t seen = 0;
@@ -45,25 +48,16 @@ class class_balanced_buffer {
   static constexpr std::string_view checkpoint_kind = "sample.class_balanced_buffer";
   static constexpr std::uint32_t checkpoint_schema = 1;
 
-  explicit class_balanced_buffer(replay_options options)
-      : store_(options, "class_balanced_buffer"), chooser_(philox_key{options.seed, 0}, 0) {}
+  explicit class_balanced_buffer(replay_options options) : base(options, "class_balanced_buffer") {}
 
   // Offers each row (features n x feature_dim row-major, one label per row). Throws, with the
   // buffer unchanged, on a size that is not a multiple of feature_dim, labels.size() != n, or
   // NaN/Inf features.
   void add(std::span<const T> features, std::span<const std::int32_t> labels) {
-    const std::size_t n = store_.check_add("class_balanced_buffer::add", features, labels);
-    const std::size_t dim = store_.feature_dim();
-    for (std::size_t i = 0; i < n; ++i) offer(features.data() + i * dim, labels[i]);
+    this->offer_rows("class_balanced_buffer::add", features, labels,
+                     [&](const T* row, std::int32_t label) { offer(row, label); });
   }
 
-  std::size_t size() const { return store_.size(); }
-  std::size_t capacity() const { return store_.capacity(); }
-  std::size_t feature_dim() const { return store_.feature_dim(); }
-  std::uint64_t seen() const { return store_.seen(); }
-  std::span<const T> features() const { return store_.features(); }
-  std::span<const std::int32_t> labels() const { return store_.labels(); }
-  std::span<const std::uint64_t> stream_positions() const { return store_.positions(); }
   // Rows of class `label` in the buffer (0 for a class never seen).
   std::size_t count(std::int32_t label) const {
     const auto it = classes_.find(label);
@@ -80,8 +74,7 @@ class class_balanced_buffer {
   // order decides future evictions), so a loaded buffer continues exactly as the saved one.
   void save(const std::filesystem::path& path) const {
     io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-    store_.write(w);
-    w.add_scalar("chooser_position", chooser_.position());
+    this->write(w);
     std::vector<std::int32_t> class_labels;
     std::vector<std::uint64_t> class_seen, class_counts, class_slots;
     for (const auto& [label, cs] : classes_) {
@@ -106,9 +99,8 @@ class class_balanced_buffer {
     const auto fail = [&](const std::string& what) {
       throw io_error(std::string(context) + ": '" + r.source() + "': " + what);
     };
-    detail::replay_store<T> next = store_;
-    next.read(r, context);
-    const auto chooser_position = r.get_scalar<std::uint64_t>("chooser_position");
+    detail::replay_store<T> next = this->read_rows(r, context);
+    const auto chooser_position = base::read_chooser_position(r);
     const auto class_labels = r.get<std::int32_t>("class_labels");
     const auto c = static_cast<std::uint64_t>(class_labels.size());
     const auto class_seen = r.get<std::uint64_t>("class_seen", {c});
@@ -137,8 +129,7 @@ class class_balanced_buffer {
     }
     if (k != next.size()) fail("class slot lists do not cover the stored rows");
     if (seen_total != next.seen()) fail("per-class seen counts do not add up to seen");
-    store_ = std::move(next);
-    chooser_ = philox_engine(philox_key{store_.seed(), 0}, chooser_position);
+    this->adopt(std::move(next), chooser_position);
     classes_ = std::move(classes);
   }
 
@@ -184,8 +175,6 @@ class class_balanced_buffer {
     cs.slots.push_back(slot);
   }
 
-  detail::replay_store<T> store_;
-  philox_engine chooser_;
   std::map<std::int32_t, class_state> classes_;
 };
 

@@ -1,203 +1,21 @@
 // reservoir_buffer: a fixed-size replay memory holding a uniform sample of a labelled stream.
 // Vitter, "Random Sampling with a Reservoir", ACM TOMS 1985 (Algorithm R).
-//
-// Also defines what both replay buffers share: replay_options and the fixed-memory row store with
-// its mini-batch sampler (detail::replay_store). Random numbers come from Philox streams keyed by
-// options.seed: stream 0 decides what is kept, stream 1 draws mini-batches, so how often a
-// buffer is sampled never changes what it keeps.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <limits>
 #include <span>
-#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "continua/core/error.hpp"
-#include "continua/core/finite.hpp"
 #include "continua/core/random.hpp"
 #include "continua/io/checkpoint.hpp"
+#include "continua/sample/detail/replay_store.hpp"
 
 namespace continua::sample {
-
-struct replay_options {
-  std::size_t capacity = 0;     // rows the buffer holds, > 0
-  std::size_t feature_dim = 0;  // features per row, > 0
-  std::uint64_t seed = 0;       // Philox key of the buffer's random decisions
-};
-
-namespace detail {
-
-// Uniform integer in [0, bound), bound >= 1, from 64-bit words by rejection (no modulo bias).
-inline std::uint64_t replay_uniform_index(philox_engine& engine, std::uint64_t bound) {
-  const std::uint64_t reject_below = (0 - bound) % bound;  // 2^64 mod bound
-  for (;;) {
-    const std::uint64_t hi = engine();
-    const std::uint64_t x = (hi << 32) | engine();
-    if (x >= reject_below) return x % bound;
-  }
-}
-
-// Rows (features, label, stream position) in preallocated memory, plus the batch sampler.
-// perm holds a permutation of the occupied slots; a partial Fisher-Yates shuffle on it draws a
-// batch without replacement in O(batch), and it stays a permutation, so it is kept between calls.
-template <class T>
-class replay_store {
- public:
-  replay_store(const replay_options& o, std::string_view component)
-      : capacity_(o.capacity), dim_(o.feature_dim), seed_(o.seed) {
-    require_option(o.capacity > 0, component, "capacity", o.capacity, "must be positive");
-    require_option(o.feature_dim > 0, component, "feature_dim", o.feature_dim, "must be positive");
-    require_option(o.capacity <= std::numeric_limits<std::size_t>::max() / o.feature_dim, component,
-                   "capacity", o.capacity, "capacity * feature_dim overflows");
-    features_.resize(capacity_ * dim_);
-    labels_.resize(capacity_);
-    positions_.resize(capacity_);
-    perm_.resize(capacity_);
-    sampler_ = philox_engine(philox_key{seed_, 1}, 0);
-  }
-
-  // Number of rows in an add() call; throws before anything changes when the arguments are bad.
-  std::size_t check_add(std::string_view context, std::span<const T> features,
-                        std::span<const std::int32_t> labels) const {
-    if (features.size() % dim_ != 0)
-      throw invalid_argument(std::string(context) + ": features has " +
-                             std::to_string(features.size()) +
-                             " values, not a multiple of feature_dim = " + std::to_string(dim_));
-    const std::size_t n = features.size() / dim_;
-    require_same_size(context, "labels", labels.size(), "rows of features", n);
-    if (const auto bad = find_non_finite(continua::span<const T>(features.data(), features.size())))
-      throw non_finite_error(context, "features", *bad);
-    return n;
-  }
-
-  void put(std::size_t slot, const T* row, std::int32_t label, std::uint64_t position) {
-    std::copy(row, row + dim_, features_.begin() + static_cast<std::ptrdiff_t>(slot * dim_));
-    labels_[slot] = label;
-    positions_[slot] = position;
-  }
-  // Fills the next free slot and returns it.
-  std::size_t append(const T* row, std::int32_t label, std::uint64_t position) {
-    const std::size_t slot = size_;
-    put(slot, row, label, position);
-    perm_[slot] = slot;
-    ++size_;
-    return slot;
-  }
-
-  void sample_batch(std::string_view context, std::span<T> features_out,
-                    std::span<std::int32_t> labels_out) {
-    const std::size_t batch = labels_out.size();
-    require_same_size(context, "features_out", features_out.size(),
-                      "labels_out.size() * feature_dim", batch * dim_);
-    require(size_ > 0, context, "the buffer is empty");
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::size_t slot;
-      if (batch <= size_) {
-        const std::size_t j =
-            b + static_cast<std::size_t>(replay_uniform_index(sampler_, size_ - b));
-        std::swap(perm_[b], perm_[j]);
-        slot = perm_[b];
-      } else {
-        slot = static_cast<std::size_t>(replay_uniform_index(sampler_, size_));
-      }
-      std::copy(features_.begin() + static_cast<std::ptrdiff_t>(slot * dim_),
-                features_.begin() + static_cast<std::ptrdiff_t>((slot + 1) * dim_),
-                features_out.begin() + static_cast<std::ptrdiff_t>(b * dim_));
-      labels_out[b] = labels_[slot];
-    }
-  }
-
-  void write(io::checkpoint_writer& w) const {
-    w.add_scalar("capacity", static_cast<std::uint64_t>(capacity_));
-    w.add_scalar("feature_dim", static_cast<std::uint64_t>(dim_));
-    w.add_scalar("seed", seed_);
-    w.add_scalar("seen", seen_);
-    w.add_scalar("sampler_position", sampler_.position());
-    const auto rows = static_cast<std::uint64_t>(size_);
-    w.add("features", std::span<const T>(features_.data(), size_ * dim_),
-          {rows, static_cast<std::uint64_t>(dim_)});
-    w.add("labels", std::span<const std::int32_t>(labels_.data(), size_));
-    w.add("positions", std::span<const std::uint64_t>(positions_.data(), size_));
-    const std::vector<std::uint64_t> perm(perm_.begin(),
-                                          perm_.begin() + static_cast<std::ptrdiff_t>(size_));
-    w.add("perm", perm);
-  }
-
-  // Restores a store of this capacity and feature_dim from `r`; throws io_error naming what is
-  // inconsistent. The file's seed and generator positions replace the current ones.
-  void read(const io::checkpoint_reader& r, std::string_view context) {
-    const auto fail = [&](const std::string& what) {
-      throw io_error(std::string(context) + ": '" + r.source() + "': " + what);
-    };
-    const auto cap = r.get_scalar<std::uint64_t>("capacity");
-    const auto dim = r.get_scalar<std::uint64_t>("feature_dim");
-    if (cap != capacity_ || dim != dim_)
-      fail("holds a buffer of capacity " + std::to_string(cap) + " x feature_dim " +
-           std::to_string(dim) + ", this one is " + std::to_string(capacity_) + " x " +
-           std::to_string(dim_));
-    seed_ = r.get_scalar<std::uint64_t>("seed");
-    seen_ = r.get_scalar<std::uint64_t>("seen");
-    const auto sampler_position = r.get_scalar<std::uint64_t>("sampler_position");
-    const io::record_info& fi = r.info("features");
-    if (fi.shape.size() != 2 || fi.shape[1] != dim_ || fi.shape[0] > capacity_)
-      fail("record 'features' must have shape [rows <= capacity, feature_dim]");
-    const std::size_t rows = static_cast<std::size_t>(fi.shape[0]);
-    if (rows > seen_) fail("holds more rows than the stream had");
-    const auto n = static_cast<std::uint64_t>(rows);
-    const std::vector<T> f = r.get<T>("features", fi.shape);
-    const std::vector<std::int32_t> labels = r.get<std::int32_t>("labels", {n});
-    const std::vector<std::uint64_t> positions = r.get<std::uint64_t>("positions", {n});
-    const std::vector<std::uint64_t> perm = r.get<std::uint64_t>("perm", {n});
-    for (const T v : f)
-      if (!is_finite(v)) fail("features hold NaN or Inf");
-    std::vector<char> hit(rows, 0);
-    for (std::size_t i = 0; i < rows; ++i) {
-      if (positions[i] >= seen_) fail("a stream position lies past the end of the stream");
-      if (perm[i] >= n || hit[static_cast<std::size_t>(perm[i])])
-        fail("record 'perm' is not a permutation of the rows");
-      hit[static_cast<std::size_t>(perm[i])] = 1;
-    }
-    std::copy(f.begin(), f.end(), features_.begin());
-    std::copy(labels.begin(), labels.end(), labels_.begin());
-    std::copy(positions.begin(), positions.end(), positions_.begin());
-    std::copy(perm.begin(), perm.end(), perm_.begin());
-    size_ = rows;
-    sampler_ = philox_engine(philox_key{seed_, 1}, sampler_position);
-  }
-
-  std::size_t size() const { return size_; }
-  std::size_t capacity() const { return capacity_; }
-  std::size_t feature_dim() const { return dim_; }
-  std::uint64_t seen() const { return seen_; }
-  std::uint64_t& seen() { return seen_; }
-  std::uint64_t seed() const { return seed_; }
-  std::span<const T> features() const { return {features_.data(), size_ * dim_}; }
-  std::span<const std::int32_t> labels() const { return {labels_.data(), size_}; }
-  std::span<const std::uint64_t> positions() const { return {positions_.data(), size_}; }
-  std::int32_t label_at(std::size_t slot) const { return labels_[slot]; }
-
- private:
-  std::size_t capacity_;
-  std::size_t dim_;
-  std::uint64_t seed_;
-  std::size_t size_ = 0;
-  std::uint64_t seen_ = 0;
-  std::vector<T> features_;
-  std::vector<std::int32_t> labels_;
-  std::vector<std::uint64_t> positions_;
-  std::vector<std::size_t> perm_;
-  philox_engine sampler_;
-};
-
-}  // namespace detail
 
 // Keeps `capacity` rows such that, after n rows have been offered, every row of the stream is in
 // the buffer with probability min(1, capacity / n), independently of its position (Algorithm R:
@@ -208,46 +26,36 @@ class replay_store {
 //   memory.add(batch_features, batch_labels);          // every training batch
 //   memory.sample_batch(replay_features, replay_labels);  // a replay mini-batch
 template <class T>
-class reservoir_buffer {
+class reservoir_buffer : public detail::replay_buffer<T> {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "continua::sample::reservoir_buffer: T must be float or double");
+  using base = detail::replay_buffer<T>;
+  using base::chooser_;
+  using base::store_;
 
  public:
   static constexpr std::string_view checkpoint_kind = "sample.reservoir_buffer";
   static constexpr std::uint32_t checkpoint_schema = 1;
 
-  explicit reservoir_buffer(replay_options options)
-      : store_(options, "reservoir_buffer"), chooser_(philox_key{options.seed, 0}, 0) {}
+  explicit reservoir_buffer(replay_options options) : base(options, "reservoir_buffer") {}
 
   // Offers each row of features (n x feature_dim, row-major) with its label to the reservoir.
   // Throws, with the buffer unchanged, when features.size() is not a multiple of feature_dim,
   // labels.size() != n, or a feature is NaN/Inf.
   void add(std::span<const T> features, std::span<const std::int32_t> labels) {
-    const std::size_t n = store_.check_add("reservoir_buffer::add", features, labels);
-    const std::size_t dim = store_.feature_dim();
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t t = store_.seen();
-      const T* row = features.data() + i * dim;
-      if (store_.size() < store_.capacity()) {
-        store_.append(row, labels[i], t);
-      } else {
-        const std::uint64_t j = detail::replay_uniform_index(chooser_, t + 1);
-        if (j < store_.capacity()) store_.put(static_cast<std::size_t>(j), row, labels[i], t);
-      }
-      ++store_.seen();
-    }
+    this->offer_rows("reservoir_buffer::add", features, labels,
+                     [&](const T* row, std::int32_t label) {
+                       const std::uint64_t t = store_.seen();
+                       if (store_.size() < store_.capacity()) {
+                         store_.append(row, label, t);
+                       } else {
+                         const std::uint64_t j = detail::replay_uniform_index(chooser_, t + 1);
+                         if (j < store_.capacity())
+                           store_.put(static_cast<std::size_t>(j), row, label, t);
+                       }
+                       ++store_.seen();
+                     });
   }
-
-  std::size_t size() const { return store_.size(); }
-  std::size_t capacity() const { return store_.capacity(); }
-  std::size_t feature_dim() const { return store_.feature_dim(); }
-  // Rows offered so far.
-  std::uint64_t seen() const { return store_.seen(); }
-  // The stored rows: size() x feature_dim row-major, their labels, and the 0-based stream index
-  // of each (slot order, which is not stream order).
-  std::span<const T> features() const { return store_.features(); }
-  std::span<const std::int32_t> labels() const { return store_.labels(); }
-  std::span<const std::uint64_t> stream_positions() const { return store_.positions(); }
 
   // Fills labels_out.size() rows (features_out holds that many x feature_dim): drawn uniformly
   // without replacement when the batch fits in size(), else with replacement. Throws when the
@@ -260,8 +68,7 @@ class reservoir_buffer {
   // exactly as the saved one would have.
   void save(const std::filesystem::path& path) const {
     io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-    store_.write(w);
-    w.add_scalar("chooser_position", chooser_.position());
+    this->write(w);
     w.save(path);
   }
 
@@ -270,19 +77,12 @@ class reservoir_buffer {
   void load(const std::filesystem::path& path) {
     const io::checkpoint_reader r(path);
     r.require_kind(checkpoint_kind, checkpoint_schema);
-    detail::replay_store<T> next = store_;
-    next.read(r, "reservoir_buffer::load");
+    detail::replay_store<T> next = this->read_rows(r, "reservoir_buffer::load");
     if (next.size() != (next.seen() < next.capacity() ? next.seen() : next.capacity()))
       throw io_error("reservoir_buffer::load: '" + r.source() +
                      "': a reservoir holds min(seen, capacity) rows");
-    const auto chooser_position = r.get_scalar<std::uint64_t>("chooser_position");
-    store_ = std::move(next);
-    chooser_ = philox_engine(philox_key{store_.seed(), 0}, chooser_position);
+    this->adopt(std::move(next), base::read_chooser_position(r));
   }
-
- private:
-  detail::replay_store<T> store_;
-  philox_engine chooser_;
 };
 
 }  // namespace continua::sample
