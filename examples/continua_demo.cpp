@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -296,13 +297,21 @@ int run(const settings& cfg) {
     const continua_demo::labelled_features tr{h_train, train.labels, d}, ev{h_eval, eval.labels, d};
     for (auto method : {continua_demo::baseline::finetune, continua_demo::baseline::ewc,
                         continua_demo::baseline::replay}) {
-      const auto b =
-          continua_demo::run_baseline(method, tr, phase_rows, ev, classes_per_phase, cfg.sgd);
       std::string name = continua_demo::name_of(method);
       if (method == continua_demo::baseline::ewc)
         name += " (lambda " + std::to_string(int(cfg.sgd.ewc_strength)) + ")";
       if (method == continua_demo::baseline::replay)
         name += " (" + std::to_string(cfg.sgd.replay_capacity) + " stored rows)";
+      std::optional<continua_demo::baseline_result> result;
+      try {
+        result =
+            continua_demo::run_baseline(method, tr, phase_rows, ev, classes_per_phase, cfg.sgd);
+      } catch (const continua::non_finite_error& e) {
+        // Too large a step or EWC strength: say so and go on with the other methods.
+        std::printf("    %-34s diverged: %s\n", name.c_str(), e.what());
+        continue;
+      }
+      const continua_demo::baseline_result& b = *result;
       std::printf("    %-34s final accuracy %.4f  (%.1f s)\n", name.c_str(), b.final_accuracy,
                   b.seconds);
       table.push_back({name, b.r, b.final_accuracy, b.seconds});

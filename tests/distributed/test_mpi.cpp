@@ -20,7 +20,7 @@
 #include "../analytic/reference.hpp"
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/statistics.hpp"
-#include "continua/distributed/mpi.hpp"
+#include "continua/distributed.hpp"
 
 namespace an = continua::analytic;
 namespace dist = continua::distributed;

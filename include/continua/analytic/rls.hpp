@@ -74,7 +74,7 @@ void require_positive_diagonal(std::string_view context, matrix_view<const T, Sp
 }  // namespace detail
 
 // Woodbury policy: R = (C + γI)⁻¹ and W = R B are always current, so predictions need no
-// solve. A batch (n rows) costs ~4 n d² + 2 n² d + n³ / 3 flops.
+// solve. A batch (n rows) costs ~3 n d² + 3 n² d + n³ / 3 flops.
 struct woodbury {
   static constexpr std::string_view name = "woodbury";
 
@@ -90,12 +90,15 @@ struct woodbury {
     std::size_t features() const { return d_; }
     std::size_t outputs() const { return k_; }
 
-    // sign = +1 learns the batch, -1 unlearns it: with P = X R and S = I + sign P Xᵀ,
-    //   R <- R - sign Pᵀ S⁻¹ P   and   W <- W + sign (S⁻¹ P)ᵀ (Y - X W),
-    // because R_new Xᵀ = Pᵀ S⁻¹. Everything is computed into workspace and swapped in at the end.
+    // sign = +1 learns the batch, -1 unlearns it: with P = X R and S = I + sign P Xᵀ = L Lᵀ,
+    //   R <- R - sign Pᵀ S⁻¹ P = R - sign VᵀV   and   W <- W + sign Vᵀ L⁻¹ (Y - X W),
+    // where V = L⁻¹ P (because R_new Xᵀ = Pᵀ S⁻¹). VᵀV is a symmetric rank-n update (syrk: half
+    // the flops of the general product, and R stays exactly symmetric). Everything is computed
+    // into workspace and swapped in at the end.
     void update(std::string_view context, matrix_view<const T, Space> x,
                 matrix_view<const T, Space> y, T sign) {
       using linalg::op;
+      using linalg::triangle;
       const std::size_t n = x.rows();
       const auto p = ensure(p_, n * d_, n, d_);
       linalg::gemm(op::none, op::none, T(1), x, detail::view(std::as_const(r_), d_, d_), T(0), p);
@@ -103,23 +106,24 @@ struct woodbury {
       linalg::gemm(op::none, op::transpose, sign, matrix_view<const T, Space>(p), x, T(0), s);
       detail::add_diagonal(s, T(1));
       detail::guarded_cholesky(context, s, opt_.max_condition_times_eps, chol_work_);
-      const auto q = ensure(q_, n * d_, n, d_);
-      detail::copy(p_, q_);
-      linalg::cholesky_solve(matrix_view<const T, Space>(s), q);
-      // E = Y - X W (n x k), then W_new = W + sign Qᵀ E.
+      const matrix_view<const T, Space> l(s);
+      // P is not needed after this: V overwrites it.
+      linalg::triangular_solve(triangle::lower, op::none, l, p);
+      const matrix_view<const T, Space> v(p);
+      // E = L⁻¹ (Y - X W) (n x k), then W_new = W + sign Vᵀ E.
       const auto e = ensure(e_, n * k_, n, k_);
       detail::copy_rows(y, e);
       if (k_ != 0) {
         linalg::gemm(op::none, op::none, T(-1), x, detail::view(std::as_const(w_), d_, k_), T(1),
                      e);
+        linalg::triangular_solve(triangle::lower, op::none, l, e);
       }
       detail::copy(r_, r_next_);
-      linalg::gemm(op::transpose, op::none, -sign, matrix_view<const T, Space>(p),
-                   matrix_view<const T, Space>(q), T(1), detail::view(r_next_, d_, d_));
+      linalg::syrk(op::transpose, -sign, v, T(1), detail::view(r_next_, d_, d_));
       detail::copy(w_, w_next_);
       if (k_ != 0) {
-        linalg::gemm(op::transpose, op::none, sign, matrix_view<const T, Space>(q),
-                     matrix_view<const T, Space>(e), T(1), detail::view(w_next_, d_, k_));
+        linalg::gemm(op::transpose, op::none, sign, v, matrix_view<const T, Space>(e), T(1),
+                     detail::view(w_next_, d_, k_));
       }
       if (opt_.resymmetrize_every != 0 && ++since_symmetrized_ >= opt_.resymmetrize_every) {
         detail::symmetrize(detail::view(r_next_, d_, d_));
@@ -194,7 +198,7 @@ struct woodbury {
     std::size_t d_ = 0, k_ = 0;
     rls_options opt_{};
     buffer<T, Space> r_, w_;
-    buffer<T, Space> r_next_, w_next_, p_, s_, q_, e_, chol_work_;
+    buffer<T, Space> r_next_, w_next_, p_, s_, e_, chol_work_;
     std::size_t since_symmetrized_ = 0;
   };
 };
