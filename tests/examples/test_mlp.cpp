@@ -33,6 +33,28 @@ void for_each_element(Params& p, F&& f) {
   std::apply([&](auto&... v) { (each(v), ...); }, p);
 }
 
+// Compares every element of `grads` with the central difference (step 1e-6) of `loss()` in the
+// matching element of `params`; returns how many elements were compared.
+template <class Params, class Loss>
+std::size_t check_finite_differences(Params& params, const Params& grads, Loss&& loss, double tol) {
+  std::vector<double> analytic;
+  for_each_element(grads, [&](std::size_t, double g) { analytic.push_back(g); });
+  std::size_t checked = 0;
+  for_each_element(params, [&](std::size_t k, double& p) {
+    const double h = 1e-6, saved = p;
+    p = saved + h;
+    const double up = loss();
+    p = saved - h;
+    const double down = loss();
+    p = saved;
+    const double fd = (up - down) / (2 * h);
+    BOOST_TEST(std::abs(analytic[k] - fd) < tol,
+               "parameter " << k << ": gradient " << analytic[k] << ", finite difference " << fd);
+    ++checked;
+  });
+  return checked;
+}
+
 template <class T>
 double naive_sq_output_norm(const basic_mlp<T>& m, const std::vector<T>& x, std::size_t n) {
   const auto& [w1, b1, w2, b2] = m.params();
@@ -109,21 +131,8 @@ BOOST_AUTO_TEST_CASE(cross_entropy_gradient_matches_finite_differences) {
       }
   }
   auto scratch = m.zeros_like();
-  std::vector<double> analytic;
-  for_each_element(grads, [&](std::size_t, double g) { analytic.push_back(g); });
-  std::size_t checked = 0;
-  for_each_element(m.params(), [&](std::size_t k, double& p) {
-    const double h = 1e-6, saved = p;
-    p = saved + h;
-    const double up = m.loss_and_gradient(xv, y, scratch, c);
-    p = saved - h;
-    const double down = m.loss_and_gradient(xv, y, scratch, c);
-    p = saved;
-    const double fd = (up - down) / (2 * h);
-    BOOST_TEST(std::abs(analytic[k] - fd) < 1e-7,
-               "parameter " << k << ": backward " << analytic[k] << ", finite difference " << fd);
-    ++checked;
-  });
+  const std::size_t checked = check_finite_differences(
+      m.params(), grads, [&] { return m.loss_and_gradient(xv, y, scratch, c); }, 1e-7);
   BOOST_TEST(checked == hid * in + hid + cls * hid + cls);
 }
 
@@ -136,19 +145,9 @@ BOOST_AUTO_TEST_CASE(output_norm_gradient_matches_finite_differences) {
   typename basic_mlp<double>::cache c;
   auto grads = m.zeros_like();
   m.output_norm_gradient(xv, grads, c);
-  std::vector<double> analytic;
-  for_each_element(grads, [&](std::size_t, double g) { analytic.push_back(g); });
-  for_each_element(m.params(), [&](std::size_t k, double& p) {
-    const double h = 1e-6, saved = p;
-    p = saved + h;
-    const double up = naive_sq_output_norm(m, x, batch);
-    p = saved - h;
-    const double down = naive_sq_output_norm(m, x, batch);
-    p = saved;
-    const double fd = (up - down) / (2 * h);
-    BOOST_TEST(std::abs(analytic[k] - fd) < 1e-7,
-               "parameter " << k << ": backward " << analytic[k] << ", finite difference " << fd);
-  });
+  BOOST_TEST(check_finite_differences(
+                 m.params(), grads, [&] { return naive_sq_output_norm(m, x, batch); }, 1e-7) ==
+             hid * in + hid + cls * hid + cls);
 }
 
 // The float model used by the examples computes the same gradients as the double one up to float
@@ -309,22 +308,9 @@ BOOST_AUTO_TEST_CASE(loss_and_gradient_match_naive_loop_and_finite_differences) 
     naive += std::log(sum) - z[std::size_t(y[r])];
   }
   BOOST_TEST(std::abs(loss - naive / batch) < 1e-13);
-  std::vector<double> analytic;
-  for_each_element(grads, [&](std::size_t, double g) { analytic.push_back(g); });
   auto unused = m.zeros_like();
-  std::size_t checked = 0;
-  for_each_element(m.params(), [&](std::size_t k, double& p) {
-    const double h = 1e-6, saved = p;
-    p = saved + h;
-    const double up = m.loss_and_gradient(xv, y, unused, scratch);
-    p = saved - h;
-    const double down = m.loss_and_gradient(xv, y, unused, scratch);
-    p = saved;
-    const double fd = (up - down) / (2 * h);
-    BOOST_TEST(std::abs(analytic[k] - fd) < 1e-8,
-               "parameter " << k << ": gradient " << analytic[k] << ", finite difference " << fd);
-    ++checked;
-  });
+  const std::size_t checked = check_finite_differences(
+      m.params(), grads, [&] { return m.loss_and_gradient(xv, y, unused, scratch); }, 1e-8);
   BOOST_TEST(checked == cls * in + cls);
 }
 

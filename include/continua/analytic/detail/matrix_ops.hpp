@@ -130,14 +130,15 @@ struct copy_matrix_fn {
   }
 };
 
-// Diagonal entries with NaN/Inf mapped to -inf, so a minimum > 0 means finite and positive.
+// Diagonal entries with NaN/Inf mapped to -1, so a minimum > 0 means finite and positive.
+// (std::numeric_limits is host-only under nvcc, so the sentinel is a plain constant.)
 template <class T>
 struct signed_diagonal_map {
   const T* a;
   std::size_t n;
   CONTINUA_HD T operator()(std::size_t i) const {
     const T v = a[i * (n + 1)];
-    return is_finite(v) ? v : -std::numeric_limits<T>::infinity();
+    return is_finite(v) ? v : T(-1);
   }
 };
 
