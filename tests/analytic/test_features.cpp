@@ -3,12 +3,14 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <span>
 #include <vector>
 
 #include "continua/analytic/dual_stream.hpp"
 #include "continua/analytic/random_features.hpp"
+#include "continua/analytic/serialize.hpp"
 #include "reference.hpp"
 
 #if CONTINUA_TEST_THRUST
@@ -152,6 +154,60 @@ BOOST_AUTO_TEST_CASE(dual_stream_compensation_fits_the_main_residuals) {
                            matrix_view<const double>(bad.data(), 90, 10), s.labels),
                     continua::non_finite_error);
   BOOST_TEST(ds.main_stream().samples() == 90u);
+}
+
+// A saved layer (normalisation folded in) and a saved DS-AL model resume bit-identically; wrong
+// options and truncated files are refused with the target unchanged.
+BOOST_AUTO_TEST_CASE(layer_and_dual_stream_checkpoints_resume_bit_identically) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto s = analytic_test::make_data(80, 6, 3, 21);
+  std::vector<double> mean(6, 0.5), sd(6, 2.0);
+  an::random_features<double, an::tanh_activation> layer({.inputs = 6, .outputs = 10, .seed = 4});
+  layer.normalize_inputs(mean, sd);
+  an::save(dir / "continua_test_layer.ckpt", layer);
+  an::random_features<double, an::tanh_activation> loaded({.inputs = 6, .outputs = 10, .seed = 4});
+  an::load(dir / "continua_test_layer.ckpt", loaded);
+  const auto xc = features_of(layer, s.x, 80);
+  BOOST_TEST(features_of(loaded, s.x, 80) == xc);
+  an::random_features<double, an::tanh_activation> other({.inputs = 6, .outputs = 10, .seed = 5});
+  const auto other_before = features_of(other, s.x, 80);
+  BOOST_CHECK_THROW(an::load(dir / "continua_test_layer.ckpt", other), continua::io_error);
+  an::random_features<double, an::relu> relu_layer({.inputs = 6, .outputs = 10, .seed = 4});
+  BOOST_CHECK_THROW(an::load(dir / "continua_test_layer.ckpt", relu_layer), continua::io_error);
+  BOOST_TEST(features_of(other, s.x, 80) == other_before);
+
+  const an::dual_stream_options opt{
+      .main = {.gamma = 1.0}, .compensation = {.gamma = 0.5}, .compensation_ratio = 0.8};
+  const auto rows = [&](const std::vector<double>& x, std::size_t d, std::size_t first,
+                        std::size_t n) {
+    return matrix_view<const double>(x.data() + first * d, n, d);
+  };
+  an::dual_stream_classifier<double> a(opt, 6, 10);
+  a.fit(rows(s.x, 6, 0, 40), rows(xc, 10, 0, 40), std::span(s.labels).first(40));
+  const auto path = dir / "continua_test_dsal.ckpt";
+  an::save(path, a);
+  an::dual_stream_classifier<double> b(opt, 6, 10);
+  an::load(path, b);
+  for (auto* m : {&a, &b})
+    m->fit(rows(s.x, 6, 40, 40), rows(xc, 10, 40, 40), std::span(s.labels).subspan(40, 40));
+  std::vector<double> sa(80 * a.classes()), sb(80 * b.classes());
+  a.scores(rows(s.x, 6, 0, 80), rows(xc, 10, 0, 80),
+           matrix_view<double>(sa.data(), 80, a.classes()));
+  b.scores(rows(s.x, 6, 0, 80), rows(xc, 10, 0, 80),
+           matrix_view<double>(sb.data(), 80, b.classes()));
+  BOOST_TEST(a.labels() == b.labels());
+  BOOST_TEST(sa == sb);  // bit-identical
+  an::dual_stream_classifier<double> c(
+      {.main = {.gamma = 1.0}, .compensation = {.gamma = 0.5}, .compensation_ratio = 0.9}, 6, 10);
+  BOOST_CHECK_THROW(an::load(path, c), continua::io_error);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 5);
+  an::dual_stream_classifier<double> d(opt, 6, 10);
+  BOOST_CHECK_THROW(an::load(path, d), continua::io_error);
+  BOOST_TEST(c.classes() == 0u);
+  BOOST_TEST(d.classes() == 0u);
+  BOOST_TEST(d.compensation_stream().outputs() == 0u);
+  std::filesystem::remove(path);
+  std::filesystem::remove(dir / "continua_test_layer.ckpt");
 }
 
 #if CONTINUA_TEST_THRUST

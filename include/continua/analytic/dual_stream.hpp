@@ -54,8 +54,11 @@ class dual_stream_classifier {
 
   std::size_t classes() const { return main_.classes(); }
   const std::vector<std::int32_t>& labels() const { return main_.labels(); }
+  const dual_stream_options& options() const { return opt_; }
   analytic_classifier<T, Policy, Space>& main_stream() { return main_; }
+  const analytic_classifier<T, Policy, Space>& main_stream() const { return main_; }
   recursive_least_squares<T, Policy, Space>& compensation_stream() { return comp_; }
+  const recursive_least_squares<T, Policy, Space>& compensation_stream() const { return comp_; }
 
   // Learns a batch (one call per phase reproduces the paper; smaller batches are the streaming
   // variant): the main stream fits the labels, then the compensation stream fits

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "continua/analytic/detail/matrix_ops.hpp"
@@ -132,6 +133,13 @@ class random_features {
 
   const buffer<T, Space>& projection() const { return w_; }
   const buffer<T, Space>& bias() const { return b_; }
+
+  // Installs W (outputs x inputs) and b read from a checkpoint (analytic/serialize.hpp, which
+  // checks their sizes first).
+  void restore(buffer<T, Space> projection, buffer<T, Space> bias) {
+    w_ = std::move(projection);
+    b_ = std::move(bias);
+  }
 
  private:
   random_feature_options opt_;
