@@ -31,8 +31,9 @@ std::vector<float> make_array(std::size_t n, float value) {
 
 void set_counters(benchmark::State& state, std::size_t n, double streams) {
   const double bytes = streams * sizeof(float) * static_cast<double>(n);
-  state.counters["GB/s"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.counters["params"] = static_cast<double>(n);
 }
 
@@ -108,7 +109,8 @@ void continua_fused_chain(benchmark::State& state) {
 
 }  // namespace
 
-#define CONTINUA_ADAM_SIZES ->Arg(1 << 24)->Arg(1 << 25)->UseRealTime()->Unit(benchmark::kMillisecond)
+#define CONTINUA_ADAM_SIZES \
+  ->Arg(1 << 24)->Arg(1 << 25)->UseRealTime()->Unit(benchmark::kMillisecond)
 BENCHMARK(hand_fused_adam) CONTINUA_ADAM_SIZES;
 BENCHMARK(continua_adam) CONTINUA_ADAM_SIZES;
 BENCHMARK(continua_adam_nan_checked) CONTINUA_ADAM_SIZES;

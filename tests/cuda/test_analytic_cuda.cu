@@ -51,8 +51,8 @@ void fit_matches_joint_ridge_and_unlearns() {
   std::vector<bool> keep(rows, true);
   for (std::size_t i = batch; i < 2 * batch; ++i) keep[i] = false;
   const auto ref_without = analytic_test::joint_ridge(s, 0.5, head.labels(), keep);
-  const double err_without = analytic_test::relative_error(
-      to_host(head.weights()), head.classes(), ref_without, head.classes(), d);
+  const double err_without = analytic_test::relative_error(to_host(head.weights()), head.classes(),
+                                                           ref_without, head.classes(), d);
   CONTINUA_CHECK_CLOSE(err_without, 0.0, tolerance);
 
   // Predictions from device rows classify the separable clusters.

@@ -34,9 +34,7 @@ struct tensor_traits<thrust::host_vector<T, Alloc>> {
   using value_type = T;
   using memory_space = host_space;
   static T* data(thrust::host_vector<T, Alloc>& v) { return detail::raw_data(v); }
-  static const T* data(const thrust::host_vector<T, Alloc>& v) {
-    return detail::raw_data(v);
-  }
+  static const T* data(const thrust::host_vector<T, Alloc>& v) { return detail::raw_data(v); }
   static std::size_t size(const thrust::host_vector<T, Alloc>& v) { return v.size(); }
   static extents shape(const thrust::host_vector<T, Alloc>& v) { return make_extents(v.size()); }
 };
@@ -47,9 +45,7 @@ struct tensor_traits<thrust::device_vector<T, Alloc>> {
   using value_type = T;
   using memory_space = device_space;
   static T* data(thrust::device_vector<T, Alloc>& v) { return detail::raw_data(v); }
-  static const T* data(const thrust::device_vector<T, Alloc>& v) {
-    return detail::raw_data(v);
-  }
+  static const T* data(const thrust::device_vector<T, Alloc>& v) { return detail::raw_data(v); }
   static std::size_t size(const thrust::device_vector<T, Alloc>& v) { return v.size(); }
   static extents shape(const thrust::device_vector<T, Alloc>& v) { return make_extents(v.size()); }
 };
