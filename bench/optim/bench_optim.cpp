@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "../common/stream_arrays.hpp"
 #include "continua/optim.hpp"
 
 namespace {
@@ -17,25 +18,8 @@ namespace o = continua::optim;
 
 constexpr double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
 
-// Arrays first-touched in parallel so pages are spread the way the loops will use them.
-std::vector<float> make_array(std::size_t n, float value) {
-  std::vector<float> v;
-  v.reserve(n);
-  v.resize(n);
-  float* p = v.data();
-#pragma omp parallel for schedule(static)
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i)
-    p[i] = value + 1e-7f * static_cast<float>(i % 1000);
-  return v;
-}
-
-void set_counters(benchmark::State& state, std::size_t n, double streams) {
-  const double bytes = streams * sizeof(float) * static_cast<double>(n);
-  state.counters["GB/s"] =
-      benchmark::Counter(bytes * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.counters["params"] = static_cast<double>(n);
-}
+using continua_bench::make_array;
+const auto set_counters = continua_bench::set_stream_counters;
 
 void hand_fused_adam(benchmark::State& state) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
