@@ -25,20 +25,13 @@
 #include "continua/adapters/thrust.hpp"
 #endif
 
+#include "../core/containers.hpp"
+
 namespace reg_test {
 
 using vec = std::vector<double>;
 
-// Deterministic values in [-1, 1) from a 64-bit LCG (test data, not the library RNG).
-inline std::vector<double> pseudo_random(std::size_t n, std::uint64_t seed) {
-  std::vector<double> v(n);
-  std::uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-  for (auto& x : v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = static_cast<double>(s >> 11) / static_cast<double>(1ULL << 53) * 2.0 - 1.0;
-  }
-  return v;
-}
+using continua_test::pseudo_random;
 
 // One tensor <-> a slice of flat double data.
 template <class C>
