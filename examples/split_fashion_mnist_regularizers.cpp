@@ -121,45 +121,32 @@ std::vector<std::size_t> subset(const task_data& t, std::size_t n, std::uint64_t
   return idx;
 }
 
-struct ewc_method : method_base {
-  std::unique_ptr<rg::ewc<params_type>> reg;
+// Importance from per-sample signals on a subset of the finished task, at its solution: EWC's
+// empirical Fisher squares log-likelihood gradients, MAS squares (label-free) output-norm ones.
+template <class Reg, bool label_free>
+struct importance_method : method_base {
+  std::unique_ptr<Reg> reg;
   std::size_t samples;
   std::uint64_t seed;
-  ewc_method(rg::ewc_options opt, const mlp& m, const config& cfg)
-      : reg(std::make_unique<rg::ewc<params_type>>(opt, m.params())),
+  importance_method(typename Reg::options opt, const mlp& m, const config& cfg)
+      : reg(std::make_unique<Reg>(opt, m.params())),
         samples(cfg.importance_samples),
         seed(cfg.seed) {}
-  // Empirical Fisher: squared per-sample gradients of the log-likelihood at the task's optimum.
   void end_task(std::size_t task, const task_data& train, mlp& model) {
     mlp::cache c;
     auto g = model.zeros_like();
     for (std::size_t i : subset(train, samples, seed + task)) {
-      model.loss_and_gradient(train.rows_view(i, 1), std::span(&train.y[i], 1), g, c);
+      if constexpr (label_free)
+        model.output_norm_gradient(train.rows_view(i, 1), g, c);
+      else
+        model.loss_and_gradient(train.rows_view(i, 1), std::span(&train.y[i], 1), g, c);
       reg->observe(g);
     }
     reg->consolidate(model.params());
   }
 };
-
-struct mas_method : method_base {
-  std::unique_ptr<rg::mas<params_type>> reg;
-  std::size_t samples;
-  std::uint64_t seed;
-  mas_method(rg::mas_options opt, const mlp& m, const config& cfg)
-      : reg(std::make_unique<rg::mas<params_type>>(opt, m.params())),
-        samples(cfg.importance_samples),
-        seed(cfg.seed) {}
-  // Label-free importance: per-sample gradients of the squared L2 norm of the output.
-  void end_task(std::size_t task, const task_data& train, mlp& model) {
-    mlp::cache c;
-    auto g = model.zeros_like();
-    for (std::size_t i : subset(train, samples, seed + task)) {
-      model.output_norm_gradient(train.rows_view(i, 1), g, c);
-      reg->observe(g);
-    }
-    reg->consolidate(model.params());
-  }
-};
+using ewc_method = importance_method<rg::ewc<params_type>, false>;
+using mas_method = importance_method<rg::mas<params_type>, true>;
 
 struct si_method : method_base {
   std::unique_ptr<rg::synaptic_intelligence<params_type>> reg;
