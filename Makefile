@@ -1,7 +1,7 @@
 # The two README commands. Everything else lives in CMakePresets.json and scripts/.
 JOBS ?= $(shell nproc)
 
-.PHONY: deps test demo bench format clean
+.PHONY: deps test demo bench format clean gpu-kit
 
 deps:
 	bash scripts/install-deps.sh
@@ -31,3 +31,8 @@ format:
 
 clean:
 	rm -rf build
+
+# GPU kit (docs/gpu.md): CUDA suites + GPU benchmarks built here, run on a GPU machine with
+# build/gpu-kit/run.sh OUT_DIR.
+gpu-kit: deps
+	bash scripts/gpu-kit.sh
