@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the GPU kit (see scripts/gpu-kit.sh): every CUDA suite, the GPU benchmarks, the latency
-# count, compute-sanitizer memcheck and initcheck over the linalg and analytic suites, and the
-# PyTorch peer, each under its own time limit, all within 8 minutes.
+# Runs the GPU kit (see scripts/gpu-kit.sh): every CUDA suite, the latency count, the GPU
+# benchmarks, the demo's analytic path on Fashion-MNIST, the PyTorch peer, and compute-sanitizer
+# memcheck and initcheck over the linalg and analytic suites, each under its own time limit, all
+# within 8 minutes.
 #   run.sh OUT_DIR
 # Writes OUT_DIR/gpu-kit.log (everything), OUT_DIR/gpu-kit.csv (step,kind,exit,status,seconds),
 # OUT_DIR/bench_gpu.csv, OUT_DIR/latency.csv and OUT_DIR/torch_gpu.csv. Without a GPU every step
@@ -75,6 +76,8 @@ step latency_count latency 60 env LD_PRELOAD="$kit/lib/libcuda_call_counter.so" 
   sh -c "'$kit/bin/latency_count' > '$out/latency.csv'"
 step bench_gpu bench 150 "$kit/bin/bench_gpu" --benchmark_counters_tabular=true \
   --benchmark_out="$out/bench_gpu.csv" --benchmark_out_format=csv
+
+step demo_gpu demo 120 "$kit/bin/demo_gpu" "$kit/data"
 
 if [ "$have_gpu" = 1 ] && command -v python3 >/dev/null 2>&1; then
   step torch_gpu peer 120 sh -c "python3 '$kit/peers/torch_gpu.py' > '$out/torch_gpu.csv'"

@@ -21,13 +21,14 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCONTINUA_WITH_CUDA=ON 
 # The CUDA suites are the ones tests/cuda/CMakeLists.txt registers.
 mapfile -t suites < <(sed -n 's/^continua_add_cuda_test(\([a-z0-9_]*\).*/\1/p' \
   "$root/tests/cuda/CMakeLists.txt")
-tools=(bench_gpu latency_count cuda_call_counter)
+tools=(bench_gpu latency_count demo_gpu cuda_call_counter)
 cmake --build "$build" -j "$jobs" --target "${suites[@]}" "${tools[@]}"
 
 rm -rf "$kit"
-mkdir -p "$kit/bin" "$kit/lib" "$kit/peers"
+mkdir -p "$kit/bin" "$kit/lib" "$kit/peers" "$kit/data"
 for s in "${suites[@]}"; do cp "$build/tests/cuda/$s" "$kit/bin/"; done
-cp "$build/bench/gpu/bench_gpu" "$build/bench/gpu/latency_count" "$kit/bin/"
+cp "$build/bench/gpu/bench_gpu" "$build/bench/gpu/latency_count" "$build/bench/gpu/demo_gpu" \
+  "$kit/bin/"
 cp "$build/bench/gpu/libcuda_call_counter.so" "$kit/lib/"
 printf '%s\n' "${suites[@]}" >"$kit/suites.txt"
 
@@ -42,6 +43,8 @@ done
 
 cp "$root/scripts/gpu-kit-run.sh" "$kit/run.sh"
 cp "$root/bench/peers/torch_gpu.py" "$kit/peers/"
+# The real Fashion-MNIST (Debian's dataset-fashion-mnist, 30 MB gzipped) for demo_gpu.
+cp /usr/share/datasets/fashion-mnist/*-ubyte.gz "$kit/data/"
 chmod +x "$kit/run.sh"
 size=$(du -sm "$kit" | cut -f1)
 echo "gpu-kit: $kit (${size} MiB, architectures $archs)"

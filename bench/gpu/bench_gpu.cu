@@ -67,13 +67,20 @@ class event_timer {
   cudaEvent_t start_{}, stop_{};
 };
 
-void set_bytes(benchmark::State& state, double bytes_per_iteration) {
-  state.counters["GB/s"] = benchmark::Counter(bytes_per_iteration * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
-}
-void set_flops(benchmark::State& state, double flops_per_iteration) {
-  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+// Every case reports the same three counters (NaN where one does not apply): the CSV reporter
+// requires every counter in every row.
+struct rates {
+  double bytes = std::nan("");    // per iteration, counted as read + written
+  double flops = std::nan("");    // per iteration
+  double samples = std::nan("");  // rows learned per iteration
+};
+void set_rates(benchmark::State& state, rates r) {
+  const auto rate = [](double v, double unit) {
+    return benchmark::Counter(v * unit, benchmark::Counter::kIsIterationInvariantRate);
+  };
+  state.counters["GB/s"] = rate(r.bytes, 1e-9);
+  state.counters["GFLOP/s"] = rate(r.flops, 1e-9);
+  state.counters["samples/s"] = rate(r.samples, 1.0);
 }
 
 template <class T>
@@ -92,11 +99,12 @@ void BM_copy_d2d(benchmark::State& state) {
   thrust::device_vector<float> dst(n);
   event_timer t;
   t.run(state, [&] {
-    check(cudaMemcpyAsync(thrust::raw_pointer_cast(dst.data()), thrust::raw_pointer_cast(src.data()),
-                          n * sizeof(float), cudaMemcpyDeviceToDevice),
-          "cudaMemcpyAsync");
+    check(
+        cudaMemcpyAsync(thrust::raw_pointer_cast(dst.data()), thrust::raw_pointer_cast(src.data()),
+                        n * sizeof(float), cudaMemcpyDeviceToDevice),
+        "cudaMemcpyAsync");
   });
-  set_bytes(state, 2.0 * n * sizeof(float));
+  set_rates(state, {.bytes = 2.0 * n * sizeof(float)});
 }
 
 // The Adam step written by hand in one kernel, float4 wide: the fused loop continua aims at.
@@ -129,13 +137,14 @@ void BM_adam_hand_fused(benchmark::State& state) {
   check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), "attribute");
   event_timer t;
   t.run(state, [&] {
-    adam_fused_kernel<<<sms * 8, 256>>>(reinterpret_cast<float4*>(thrust::raw_pointer_cast(p.data())),
-                                        reinterpret_cast<const float4*>(thrust::raw_pointer_cast(g.data())),
-                                        reinterpret_cast<float4*>(thrust::raw_pointer_cast(m.data())),
-                                        reinterpret_cast<float4*>(thrust::raw_pointer_cast(v.data())),
-                                        n / 4, 1e-3f, 0.9f, 0.999f, 1e-8f);
+    adam_fused_kernel<<<sms * 8, 256>>>(
+        reinterpret_cast<float4*>(thrust::raw_pointer_cast(p.data())),
+        reinterpret_cast<const float4*>(thrust::raw_pointer_cast(g.data())),
+        reinterpret_cast<float4*>(thrust::raw_pointer_cast(m.data())),
+        reinterpret_cast<float4*>(thrust::raw_pointer_cast(v.data())), n / 4, 1e-3f, 0.9f, 0.999f,
+        1e-8f);
   });
-  set_bytes(state, 7.0 * n * sizeof(float));
+  set_rates(state, {.bytes = 7.0 * n * sizeof(float)});
 }
 
 // continua's Adam chain on a device_vector; range(1) = 1 with the default NaN check, 0 without.
@@ -149,7 +158,7 @@ void BM_adam_continua(benchmark::State& state) {
   // The gradient buffer is consumed by step (it may hold intermediate updates); Adam's single
   // fused pass reads it before writing, and its values stay finite, so reusing it is fair.
   t.run(state, [&] { opt.step(p, g, s); });
-  set_bytes(state, 7.0 * n * sizeof(float));
+  set_rates(state, {.bytes = 7.0 * n * sizeof(float)});
 }
 
 void BM_philox_normal_fill(benchmark::State& state) {
@@ -161,7 +170,7 @@ void BM_philox_normal_fill(benchmark::State& state) {
     continua::fill_normal(x, continua::philox_key{7, 1}, offset);
     offset += n;
   });
-  set_bytes(state, double(n) * sizeof(float));
+  set_rates(state, {.bytes = double(n) * sizeof(float)});
 }
 
 // ---- compute bound: analytic accumulation against cuBLAS GEMM ----------------------------------
@@ -197,7 +206,7 @@ void BM_cublas_gemm_xtx(benchmark::State& state) {
                       &one, cp, di);
     if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublas gemm");
   });
-  set_flops(state, 2.0 * double(rows) * double(d) * double(d));
+  set_rates(state, {.flops = 2.0 * double(rows) * double(d) * double(d)});
 }
 
 // continua::linalg::syrk into a full symmetric C (syrk + mirror): rows d (d + 1) flops done, but
@@ -210,8 +219,9 @@ void BM_continua_syrk_xtx(benchmark::State& state) {
   const matrix_view<const T, device_space> xv(thrust::raw_pointer_cast(x.data()), rows, d);
   const matrix_view<T, device_space> cv(thrust::raw_pointer_cast(c.data()), d, d);
   event_timer t;
-  t.run(state, [&] { continua::linalg::syrk(continua::linalg::op::transpose, T(1), xv, T(1), cv); });
-  set_flops(state, 2.0 * double(rows) * double(d) * double(d));
+  t.run(state,
+        [&] { continua::linalg::syrk(continua::linalg::op::transpose, T(1), xv, T(1), cv); });
+  set_rates(state, {.flops = 2.0 * double(rows) * double(d) * double(d)});
 }
 
 std::vector<std::int32_t> labels_for(std::size_t rows, int classes) {
@@ -230,9 +240,7 @@ void BM_statistics_add(benchmark::State& state) {
   const matrix_view<const T, device_space> xv(thrust::raw_pointer_cast(x.data()), rows, d);
   event_timer t;
   t.run(state, [&] { stats.add(xv, y); });
-  state.counters["samples/s"] =
-      benchmark::Counter(double(rows), benchmark::Counter::kIsIterationInvariantRate);
-  set_flops(state, 2.0 * double(rows) * double(d) * double(d));
+  set_rates(state, {.flops = 2.0 * double(rows) * double(d) * double(d), .samples = double(rows)});
 }
 
 // The analytic head, cholesky policy: fit `batches` batches then read the weights (factor + solve).
@@ -250,8 +258,7 @@ void BM_analytic_fit(benchmark::State& state) {
     for (std::size_t b = 0; b < batches; ++b) head.fit(xv, y);
     benchmark::DoNotOptimize(head.weights().data());
   });
-  state.counters["samples/s"] =
-      benchmark::Counter(double(rows * batches), benchmark::Counter::kIsIterationInvariantRate);
+  set_rates(state, {.samples = double(rows * batches)});
 }
 
 constexpr std::int64_t adam_n = std::int64_t(1) << 28;
@@ -267,14 +274,38 @@ BENCHMARK(BM_adam_continua)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_philox_normal_fill)->Arg(adam_n)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_cublas_gemm_xtx<float>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_continua_syrk_xtx<float>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_statistics_add<float>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_cublas_gemm_xtx<double>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_continua_syrk_xtx<double>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_statistics_add<double>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_analytic_fit<float>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_analytic_fit<double>)->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_cublas_gemm_xtx<float>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_continua_syrk_xtx<float>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_statistics_add<float>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_cublas_gemm_xtx<double>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_continua_syrk_xtx<double>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_statistics_add<double>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_analytic_fit<float>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_analytic_fit<double>)
+    ->Args({8192, 8192})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   int count = 0;

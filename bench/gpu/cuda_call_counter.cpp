@@ -12,8 +12,17 @@
 
 namespace {
 
-enum counter { malloc_calls, free_calls, device_syncs, stream_syncs, event_syncs, sync_copies,
-               async_copies, launches, counter_count };
+enum counter {
+  malloc_calls,
+  free_calls,
+  device_syncs,
+  stream_syncs,
+  event_syncs,
+  sync_copies,
+  async_copies,
+  launches,
+  counter_count
+};
 std::atomic<unsigned long long> counts[counter_count];
 
 template <class F>

@@ -65,8 +65,9 @@ int main() {
     std::fprintf(stderr, "latency_count: run with LD_PRELOAD=libcuda_call_counter.so\n");
     return 2;
   }
-  std::printf("operation,calls,mallocs,frees,device_syncs,stream_syncs,event_syncs,sync_copies,"
-              "async_copies,launches\n");
+  std::printf(
+      "operation,calls,mallocs,frees,device_syncs,stream_syncs,event_syncs,sync_copies,"
+      "async_copies,launches\n");
 
   // An optimizer step over a parameter set of 8 tensors (a small model's layers).
   constexpr std::size_t tensors = 8, each = 1 << 16;
@@ -83,8 +84,8 @@ int main() {
                                                : "adam_step_8_tensors",
             20, [&] { opt.step(params, grads, s); });
   }
-  auto clipped = o::chain(o::clip_by_global_norm(1.0), o::scale_by_adam(),
-                          o::scale_by_learning_rate(1e-3));
+  auto clipped =
+      o::chain(o::clip_by_global_norm(1.0), o::scale_by_adam(), o::scale_by_learning_rate(1e-3));
   auto cs = clipped.init(params);
   measure("clip_adam_step_8_tensors", 20, [&] { clipped.step(params, grads, cs); });
 
@@ -93,8 +94,8 @@ int main() {
   const auto x = random_vector<float>(rows * d, 100);
   std::vector<std::int32_t> labels(rows);
   for (std::size_t i = 0; i < rows; ++i) labels[i] = std::int32_t(i % 10);
-  const continua::matrix_view<const float, device_space> xv(thrust::raw_pointer_cast(x.data()), rows,
-                                                            d);
+  const continua::matrix_view<const float, device_space> xv(thrust::raw_pointer_cast(x.data()),
+                                                            rows, d);
   an::analytic_classifier<float, an::woodbury, device_space> w({.gamma = 1.0}, d);
   measure("woodbury_fit_256x512", 10, [&] { w.fit(xv, labels); });
   an::analytic_classifier<float, an::cholesky, device_space> c({.gamma = 1.0}, d);

@@ -29,7 +29,7 @@ list(POP_FRONT rows header)
 if(NOT header STREQUAL "step,kind,exit,status,seconds")
   message(FATAL_ERROR "unexpected CSV header: ${header}")
 endif()
-set(expected ${SUITES} latency_count bench_gpu torch_gpu memcheck_test_linalg_cuda
+set(expected ${SUITES} latency_count bench_gpu demo_gpu torch_gpu memcheck_test_linalg_cuda
              initcheck_test_linalg_cuda memcheck_test_analytic_cuda initcheck_test_analytic_cuda)
 foreach(step ${expected})
   set(found "")
