@@ -105,16 +105,31 @@ lmat spd(std::size_t n, std::uint64_t seed) {
   for (std::size_t i = 0; i < n; ++i) a(i, i) += static_cast<ld>(n);
   return a;
 }
+// Largest err / bound; infinite (never <= 1) when an element is NaN or Inf, or its ratio is NaN
+// (an Inf bound): std::max would silently keep the old value for a NaN ratio.
 ld worst_ratio(const lmat& got, const lmat& want, const lmat& bound) {
   ld worst = 0;
   for (std::size_t i = 0; i < got.v.size(); ++i) {
-    if (std::isnan(got.v[i])) return std::numeric_limits<ld>::infinity();
+    if (!std::isfinite(got.v[i])) return std::numeric_limits<ld>::infinity();
     const ld err = std::fabs(got.v[i] - want.v[i]);
     if (err == 0) continue;
-    worst =
-        std::max(worst, bound.v[i] > 0 ? err / bound.v[i] : std::numeric_limits<ld>::infinity());
+    const ld ratio = bound.v[i] > 0 ? err / bound.v[i] : std::numeric_limits<ld>::infinity();
+    if (!(ratio <= worst)) worst = std::isnan(ratio) ? std::numeric_limits<ld>::infinity() : ratio;
   }
   return worst;
+}
+
+// The first element whose error exceeds its bound, printed (for the large checks, where the
+// context string alone does not say where).
+void print_first_excess(const std::string& ctx, const lmat& got, const lmat& want,
+                        const lmat& bound) {
+  for (std::size_t i = 0; i < got.v.size(); ++i)
+    if (!(std::fabs(got.v[i] - want.v[i]) <= bound.v[i])) {
+      std::fprintf(stderr,
+                   "%s: first excess at (%zu, %zu): got %.17Lg, expected %.17Lg, bound %.3Lg\n",
+                   ctx.c_str(), i / got.cols, i % got.cols, got.v[i], want.v[i], bound.v[i]);
+      return;
+    }
 }
 
 // A matrix in device memory, in a given layout.
@@ -419,8 +434,42 @@ void check_errors(const std::string& tn) {
   expect(thrown, tn + " gemm with mismatched shapes did not throw size_mismatch");
 }
 
+// potrf at n = 512, beyond the blocking sizes of the small cases (cuSOLVER's blocked factor
+// takes other code paths there). A = Mᵀ M + n I; the residual L Lᵀ - A is held to
+// (n + 1) eps |L| |Lᵀ| elementwise (Higham Thm 10.3), with the products in long double; the
+// row-major layout goes through the workspace overload, the column-major one through the other.
+template <class T>
+void check_large_cholesky(const std::string& tn) {
+  const std::size_t n = 512;
+  const lmat a = rounded<T>(spd(n, 901));
+  for (layout ll : layouts) {
+    const std::string ctx = tn + " cholesky n=512 " + name(ll);
+    dmat<T> sl(a, ll);
+    if (ll == layout::row_major) {
+      dvec<T> work(n * n);
+      continua::linalg::cholesky_factor(sl.view(), work.view());
+    } else {
+      continua::linalg::cholesky_factor(sl.view());
+    }
+    const lmat l = sl.read();
+    bool shape_ok = true;
+    for (std::size_t i = 0; i < n; ++i) {
+      shape_ok = shape_ok && l(i, i) > 0;
+      for (std::size_t j = i + 1; j < n; ++j) shape_ok = shape_ok && l(i, j) == 0;
+    }
+    expect(shape_ok, ctx + ": factor not lower triangular with positive diagonal");
+    lmat bound = product(absolute(l), transpose(absolute(l)));
+    for (auto& x : bound.v) x *= ld(n + 1) * eps<T>();
+    const lmat llt = product(l, transpose(l));
+    const bool ok = worst_ratio(llt, a, bound) <= 1;
+    if (!ok) print_first_excess(ctx, llt, a, bound);
+    expect(ok, ctx + ": L Lt != A");
+  }
+}
+
 template <class T>
 void run_all(const std::string& tn) {
+  check_large_cholesky<T>(tn);
   check_gemm<T>(tn);
   check_syrk<T>(tn);
   check_cholesky<T>(tn);
