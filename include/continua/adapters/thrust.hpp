@@ -110,9 +110,11 @@ class reduce_temporaries {
  public:
   using value_type = char;
 
-  explicit reduce_temporaries(int /*device*/) {}
+  explicit reduce_temporaries(int device) : device_(device) {}
   reduce_temporaries(const reduce_temporaries&) = delete;
   reduce_temporaries& operator=(const reduce_temporaries&) = delete;
+  // At thread exit: free on the block's own device (status ignored, the context may be gone).
+  ~reduce_temporaries() { cudaSetDevice(device_); }
 
   void bind(cudaStream_t stream) noexcept { stream_ = stream; }
 
@@ -140,7 +142,8 @@ class reduce_temporaries {
   }
 
  private:
-  stream_scratch scratch_;
+  int device_;
+  stream_scratch scratch_;  // destroyed after the destructor's body has selected device_
   cudaStream_t stream_ = nullptr;
   bool in_use_ = false;
 };
