@@ -90,13 +90,26 @@ class cuda_context {
   }
 
   cublasHandle_t blas(cudaStream_t stream) {
-    if (blas_ == nullptr) check_cublas(cublasCreate(&blas_), "cublasCreate");
-    check_cublas(cublasSetStream(blas_, stream), "cublasSetStream");
+    if (blas_ == nullptr) {
+      check_cublas(cublasCreate(&blas_), "cublasCreate");
+      blas_stream_ = nullptr;  // a new handle runs on stream 0
+    }
+    // Only on a change: cublasSetStream also resets the handle's workspace.
+    if (stream != blas_stream_) {
+      check_cublas(cublasSetStream(blas_, stream), "cublasSetStream");
+      blas_stream_ = stream;
+    }
     return blas_;
   }
   cusolverDnHandle_t solver(cudaStream_t stream) {
-    if (solver_ == nullptr) check_cusolver(cusolverDnCreate(&solver_), "cusolverDnCreate");
-    check_cusolver(cusolverDnSetStream(solver_, stream), "cusolverDnSetStream");
+    if (solver_ == nullptr) {
+      check_cusolver(cusolverDnCreate(&solver_), "cusolverDnCreate");
+      solver_stream_ = nullptr;
+    }
+    if (stream != solver_stream_) {
+      check_cusolver(cusolverDnSetStream(solver_, stream), "cusolverDnSetStream");
+      solver_stream_ = stream;
+    }
     return solver_;
   }
   cusolverDnParams_t params() {
@@ -128,6 +141,8 @@ class cuda_context {
   int device_;
   cublasHandle_t blas_ = nullptr;
   cusolverDnHandle_t solver_ = nullptr;
+  cudaStream_t blas_stream_ = nullptr;
+  cudaStream_t solver_stream_ = nullptr;
   cusolverDnParams_t params_ = nullptr;
   void* host_status_ = nullptr;
   std::vector<std::byte> host_work_;
