@@ -103,6 +103,53 @@ struct index_mapper {
 
 #if CONTINUA_DETAIL_THRUST_CUDA
 namespace detail {
+// raise_if's flag: one device int per host thread and device, armed (zeroed on the stream) by the
+// first raise_if after a take, read back through pinned memory by take_raised.
+class raised_flag {
+ public:
+  explicit raised_flag(int) {
+    check_cuda_runtime(cudaMalloc(&device_, sizeof(int)), "cudaMalloc(raised flag)");
+    check_cuda_runtime(cudaMallocHost(&host_, sizeof(int)), "cudaMallocHost(raised flag)");
+  }
+  raised_flag(const raised_flag&) = delete;
+  raised_flag& operator=(const raised_flag&) = delete;
+  ~raised_flag() {
+    // Status ignored: at thread or process exit the CUDA context may already be gone.
+    cudaFree(device_);
+    cudaFreeHost(host_);
+  }
+  int* arm(cudaStream_t stream) {
+    if (!armed_) {
+      check_cuda_runtime(cudaMemsetAsync(device_, 0, sizeof(int), stream), "cudaMemsetAsync(flag)");
+      armed_ = true;
+    }
+    return device_;
+  }
+  bool take(cudaStream_t stream) {
+    if (!armed_) return false;
+    armed_ = false;
+    check_cuda_runtime(cudaMemcpyAsync(host_, device_, sizeof(int), cudaMemcpyDeviceToHost, stream),
+                       "cudaMemcpyAsync(flag)");
+    check_cuda_runtime(cudaStreamSynchronize(stream), "cudaStreamSynchronize(flag)");
+    return *host_ != 0;
+  }
+
+ private:
+  int* device_ = nullptr;
+  int* host_ = nullptr;
+  bool armed_ = false;
+};
+
+// Every index where pred holds writes the same 1, so the unordered writes agree.
+template <class Pred>
+struct raise_fn {
+  Pred pred;
+  int* flag;
+  CONTINUA_HD void operator()(std::size_t i) const {
+    if (pred(i)) *flag = 1;
+  }
+};
+
 // Thrust's temporary storage for reductions, which by default is a cudaMalloc/cudaFree pair per
 // call: one grow-only block per host thread and device instead (Thrust's reduce asks for one
 // temporary at a time; a second request while the block is out gets its own allocation).
@@ -168,6 +215,29 @@ struct kernel_backend<device_space> {
 #endif
   }
 
+  // Deferred any-of (see kernel_backend<host_space>). Under CUDA raise_if queues one kernel and
+  // neither waits nor allocates; take_raised waits for the stream once, however many raise_if
+  // calls came before it.
+  template <class Pred>
+  static void raise_if(std::size_t n, const Pred& pred) {
+#if CONTINUA_DETAIL_THRUST_CUDA
+    int* flag = detail::per_thread_device_context<detail::raised_flag>().arm(cuda_stream());
+    for_each_index(n, detail::raise_fn<Pred>{pred, flag});
+#else
+    if (raised()) return;
+    raised() = transform_reduce(n, 0, detail::pred_as_int<Pred>{pred}, maximum{}) != 0;
+#endif
+  }
+  static bool take_raised() {
+#if CONTINUA_DETAIL_THRUST_CUDA
+    return detail::per_thread_device_context<detail::raised_flag>().take(cuda_stream());
+#else
+    const bool r = raised();
+    raised() = false;
+    return r;
+#endif
+  }
+
   template <class T, class Map, class Reduce>
   static T transform_reduce(std::size_t n, T init, const Map& map, const Reduce& reduce) {
     if (n == 0) return init;
@@ -183,6 +253,14 @@ struct kernel_backend<device_space> {
     return thrust::reduce(thrust::device, values, values + n, init, reduce);
 #endif
   }
+
+#if !CONTINUA_DETAIL_THRUST_CUDA
+ private:
+  static bool& raised() {
+    thread_local bool flag = false;
+    return flag;
+  }
+#endif
 };
 
 }  // namespace continua

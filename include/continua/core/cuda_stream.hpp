@@ -102,6 +102,9 @@ class stream_scratch {
       }
       check_cuda_runtime(cudaMalloc(&block_, bytes), "cudaMalloc(scratch)");
       size_ = bytes;
+      // Once per growth: cuSOLVER's gesvd copies parts of its workspace to the host before
+      // writing them (compute-sanitizer initcheck reports it), so the block starts defined.
+      check_cuda_runtime(cudaMemsetAsync(block_, 0, bytes, stream), "cudaMemsetAsync(scratch)");
     } else if (recorded_) {
       // Always, not only when the stream differs: a destroyed stream's handle can be reused.
       check_cuda_runtime(cudaStreamWaitEvent(stream, done_, 0), "cudaStreamWaitEvent(scratch)");
