@@ -1,6 +1,7 @@
 // Thrust adapter: thrust::host_vector is a host tensor, thrust::device_vector a device tensor, and
 // the device_space kernel backend runs loops with thrust::for_each / thrust::transform_reduce on
-// the configured Thrust device system (CUDA under nvcc, or OpenMP/CPP when so configured).
+// the configured Thrust device system (CUDA under nvcc, or OpenMP/CPP when so configured). Under
+// CUDA the loops run on this thread's continua stream (continua/core/cuda_stream.hpp).
 #pragma once
 
 #include <thrust/device_vector.h>
@@ -17,6 +18,17 @@
 #include "continua/core/buffer.hpp"
 #include "continua/core/kernel.hpp"
 #include "continua/core/tensor.hpp"
+
+// The CUDA-only paths (a stream, no sync after a loop, cached reduction temporaries) need nvcc and
+// Thrust's CUDA system; the OpenMP/CPP device systems keep the portable thrust::device policy.
+#if defined(__CUDACC__) && THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
+#define CONTINUA_DETAIL_THRUST_CUDA 1
+#include <thrust/system/cuda/execution_policy.h>
+
+#include "continua/core/cuda_stream.hpp"
+#else
+#define CONTINUA_DETAIL_THRUST_CUDA 0
+#endif
 
 namespace continua {
 
@@ -89,13 +101,141 @@ struct index_mapper {
 };
 }  // namespace detail
 
+#if CONTINUA_DETAIL_THRUST_CUDA
+namespace detail {
+// raise_if's flag: one device int per host thread and device, armed (zeroed on the stream) by the
+// first raise_if after a take, read back through pinned memory by take_raised.
+class raised_flag {
+ public:
+  explicit raised_flag(int) {
+    check_cuda_runtime(cudaMalloc(&device_, sizeof(int)), "cudaMalloc(raised flag)");
+    check_cuda_runtime(cudaMallocHost(&host_, sizeof(int)), "cudaMallocHost(raised flag)");
+  }
+  raised_flag(const raised_flag&) = delete;
+  raised_flag& operator=(const raised_flag&) = delete;
+  ~raised_flag() {
+    // Status ignored: at thread or process exit the CUDA context may already be gone.
+    cudaFree(device_);
+    cudaFreeHost(host_);
+  }
+  int* arm(cudaStream_t stream) {
+    if (!armed_) {
+      check_cuda_runtime(cudaMemsetAsync(device_, 0, sizeof(int), stream), "cudaMemsetAsync(flag)");
+      armed_ = true;
+    }
+    return device_;
+  }
+  bool take(cudaStream_t stream) {
+    if (!armed_) return false;
+    armed_ = false;
+    check_cuda_runtime(cudaMemcpyAsync(host_, device_, sizeof(int), cudaMemcpyDeviceToHost, stream),
+                       "cudaMemcpyAsync(flag)");
+    check_cuda_runtime(cudaStreamSynchronize(stream), "cudaStreamSynchronize(flag)");
+    return *host_ != 0;
+  }
+
+ private:
+  int* device_ = nullptr;
+  int* host_ = nullptr;
+  bool armed_ = false;
+};
+
+// Every index where pred holds writes the same 1, so the unordered writes agree.
+template <class Pred>
+struct raise_fn {
+  Pred pred;
+  int* flag;
+  CONTINUA_HD void operator()(std::size_t i) const {
+    if (pred(i)) *flag = 1;
+  }
+};
+
+// Thrust's temporary storage for reductions, which by default is a cudaMalloc/cudaFree pair per
+// call: one grow-only block per host thread and device instead (Thrust's reduce asks for one
+// temporary at a time; a second request while the block is out gets its own allocation).
+class reduce_temporaries {
+ public:
+  using value_type = char;
+
+  explicit reduce_temporaries(int device) : device_(device) {}
+  reduce_temporaries(const reduce_temporaries&) = delete;
+  reduce_temporaries& operator=(const reduce_temporaries&) = delete;
+  // At thread exit: free on the block's own device (status ignored, the context may be gone).
+  ~reduce_temporaries() { cudaSetDevice(device_); }
+
+  void bind(cudaStream_t stream) noexcept { stream_ = stream; }
+
+  char* allocate(std::ptrdiff_t bytes) {
+    const auto n = static_cast<std::size_t>(bytes);
+    if (!in_use_) {
+      char* p = static_cast<char*>(scratch_.acquire(n, stream_));
+      in_use_ = true;
+      return p;
+    }
+    void* p = nullptr;
+    check_cuda_runtime(cudaMalloc(&p, n), "cudaMalloc(reduction temporaries)");
+    return static_cast<char*>(p);
+  }
+
+  // Called from Thrust's temporary-array destructor, so it must not throw; a failure here means
+  // the context is already lost and the next CUDA call reports it.
+  void deallocate(char* p, std::size_t /*bytes*/) noexcept {
+    if (in_use_ && p == scratch_.block()) {
+      in_use_ = false;
+      scratch_.release_noexcept(stream_);
+    } else {
+      cudaFree(p);
+    }
+  }
+
+ private:
+  int device_;
+  stream_scratch scratch_;  // destroyed after the destructor's body has selected device_
+  cudaStream_t stream_ = nullptr;
+  bool in_use_ = false;
+};
+}  // namespace detail
+#endif
+
 template <>
 struct kernel_backend<device_space> {
+  // Under CUDA, per call: for_each_index neither synchronises nor allocates (it queues one kernel
+  // on the continua stream); transform_reduce synchronises that stream to return its result (Thrust
+  // waits for the stream, then copies the value back) and allocates nothing once this thread's
+  // temporaries on the device have grown to the size.
   template <class F>
   static void for_each_index(std::size_t n, const F& f) {
     if (n == 0) return;
     thrust::counting_iterator<std::size_t> first(0);
+#if CONTINUA_DETAIL_THRUST_CUDA
+    thrust::for_each(thrust::cuda::par_nosync.on(cuda_stream()), first, first + n,
+                     detail::index_caller<F>{f});
+#else
     thrust::for_each(thrust::device, first, first + n, detail::index_caller<F>{f});
+#endif
+  }
+
+  // Deferred any-of (see kernel_backend<host_space>). Under CUDA raise_if queues one kernel and
+  // neither waits nor allocates; take_raised waits for the stream once, however many raise_if
+  // calls came before it.
+  template <class Pred>
+  static void raise_if(std::size_t n, const Pred& pred) {
+#if CONTINUA_DETAIL_THRUST_CUDA
+    int* flag = detail::per_thread_device_context<detail::raised_flag>().arm(cuda_stream());
+    for_each_index(n, detail::raise_fn<Pred>{pred, flag});
+#else
+    if (raised()) return;
+    raised() = transform_reduce(n, 0, detail::pred_as_int<Pred>{pred}, maximum{}) != 0;
+#endif
+  }
+  static bool take_raised() {
+#if CONTINUA_DETAIL_THRUST_CUDA
+    return detail::per_thread_device_context<detail::raised_flag>().take(cuda_stream());
+#else
+    const bool r = raised();
+    raised() = false;
+    return r;
+#endif
   }
 
   template <class T, class Map, class Reduce>
@@ -103,8 +243,24 @@ struct kernel_backend<device_space> {
     if (n == 0) return init;
     thrust::counting_iterator<std::size_t> first(0);
     auto values = thrust::make_transform_iterator(first, detail::index_mapper<Map, T>{map});
+#if CONTINUA_DETAIL_THRUST_CUDA
+    const cudaStream_t stream = cuda_stream();
+    auto& temporaries = detail::per_thread_device_context<detail::reduce_temporaries>();
+    temporaries.bind(stream);
+    return thrust::reduce(thrust::cuda::par(temporaries).on(stream), values, values + n, init,
+                          reduce);
+#else
     return thrust::reduce(thrust::device, values, values + n, init, reduce);
+#endif
   }
+
+#if !CONTINUA_DETAIL_THRUST_CUDA
+ private:
+  static bool& raised() {
+    thread_local bool flag = false;
+    return flag;
+  }
+#endif
 };
 
 }  // namespace continua

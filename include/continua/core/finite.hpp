@@ -1,6 +1,7 @@
 // NaN/Inf detection over tensors and parameter sets, on host or device.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <limits>
 #include <optional>
@@ -43,12 +44,45 @@ std::optional<std::size_t> find_non_finite(span<T, Space> x) {
   return first;
 }
 
+namespace detail {
+// raise_if/take_raised are optional in a kernel backend (a user's memory space may lack them).
+template <class Space, class Pred>
+concept deferred_any_backend = requires(std::size_t n, const Pred& pred) {
+  kernel_backend<Space>::raise_if(n, pred);
+  { kernel_backend<Space>::take_raised() } -> std::same_as<bool>;
+};
+
+template <class T>
+struct non_finite_at {
+  const T* x;
+  CONTINUA_HD bool operator()(std::size_t i) const { return !is_finite(x[i]); }
+};
+}  // namespace detail
+
+// One read of every element; for device tensors, one wait for the device per set rather than
+// one per tensor (the tests are queued and their flag read once).
 template <parameter_set P>
 bool all_finite(const P& p) {
-  bool ok = true;
-  for_each_tensor(
-      p, [&](std::size_t, const auto& t) { ok = ok && !find_non_finite(as_span(t)).has_value(); });
-  return ok;
+  // Set only for the spaces the set holds, so a host-only set never names the device backend.
+  bool (*take_host)() = nullptr;
+  bool (*take_other)() = nullptr;
+  bool bad = false;
+  for_each_tensor(p, [&](std::size_t, const auto& t) {
+    const auto x = as_span(t);
+    using S = typename std::remove_cvref_t<decltype(x)>::memory_space;
+    using V = typename std::remove_cvref_t<decltype(x)>::value_type;
+    const detail::non_finite_at<V> pred{x.data()};
+    if constexpr (detail::deferred_any_backend<S, detail::non_finite_at<V>>) {
+      kernel_backend<S>::raise_if(x.size(), pred);
+      (std::is_same_v<S, host_space> ? take_host : take_other) = &kernel_backend<S>::take_raised;
+    } else {
+      bad = bad || find_non_finite(x).has_value();
+    }
+  });
+  // Both are taken, so neither flag stays raised for the next check.
+  const bool host_bad = take_host != nullptr && take_host();
+  const bool other_bad = take_other != nullptr && take_other();
+  return !bad && !host_bad && !other_bad;
 }
 
 // Throws non_finite_error naming the context, the set (and tensor index when it has several)

@@ -50,6 +50,15 @@ struct minimum {
   }
 };
 
+namespace detail {
+// pred(i) as 0/1, for raise_if's max-reduction.
+template <class Pred>
+struct pred_as_int {
+  Pred pred;
+  CONTINUA_HD int operator()(std::size_t i) const { return pred(i) ? 1 : 0; }
+};
+}  // namespace detail
+
 // Where loops over a memory space run. host_space is defined here; the device_space
 // specialisation comes with continua/adapters/thrust.hpp.
 template <class Space>
@@ -80,6 +89,20 @@ struct kernel_backend<host_space> {
     for (std::size_t i = 0; i < n; ++i) f(i);
   }
 
+  // Deferred any-of: raise_if records whether pred(i) holds for some i in [0, n); take_raised
+  // returns whether any raise_if since the last take did, and clears. On the device this lets a
+  // check over many tensors wait for the GPU once (all_finite); here it is a plain reduction.
+  template <class Pred>
+  static void raise_if(std::size_t n, const Pred& pred) {
+    if (raised()) return;
+    raised() = transform_reduce(n, 0, detail::pred_as_int<Pred>{pred}, maximum{}) != 0;
+  }
+  static bool take_raised() {
+    const bool r = raised();
+    raised() = false;
+    return r;
+  }
+
   template <class T, class Map, class Reduce>
   static T transform_reduce(std::size_t n, T init, const Map& map, const Reduce& reduce) {
 #if CONTINUA_WITH_OPENMP
@@ -104,6 +127,11 @@ struct kernel_backend<host_space> {
   }
 
  private:
+  static bool& raised() {
+    thread_local bool flag = false;
+    return flag;
+  }
+
   template <class T, class Map, class Reduce>
   static T serial_reduce(std::size_t begin, std::size_t end, const Map& map_in,
                          const Reduce& reduce, T acc) {

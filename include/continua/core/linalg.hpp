@@ -212,8 +212,9 @@ void syrk(op trans, std::type_identity_t<T> alpha, matrix_view<TA, Space> a,
 // upper triangle is zero, so `a` is L as a full matrix.
 // Throws not_positive_definite (a numerical_error naming the pivot) and leaves `a` unchanged
 // when A is not positive definite. Workspace: n * n elements of the same memory space, held to
-// restore A on failure; this overload allocates it (the device backend also allocates
-// cuSOLVER's own workspace).
+// restore A on failure; this overload allocates it on the host. The device backend takes it and
+// cuSOLVER's workspace from grow-only scratch kept per host thread and device (no allocation
+// once grown) and waits for the device once, to read the factorisation's status.
 template <class T, class Space>
 requires detail::blas_scalar<T>
 void cholesky_factor(matrix_view<T, Space> a) {
@@ -248,8 +249,9 @@ void triangular_solve(triangle uplo, op trans, matrix_view<TT, Space> t, matrix_
 
 // Thin SVD A = U diag(s) Vᵀ of an m x n A, k = min(m, n): s (k values) in descending order,
 // U (m x k) and V (n x k) with orthonormal columns, any layout. Pass a default-constructed
-// matrix_view for U or V that is not wanted. Workspace: the backend allocates a copy of A and
-// its work arrays (Eigen's BDCSVD, cuSOLVER's gesvd).
+// matrix_view for U or V that is not wanted. Workspace: a copy of A and the work arrays, allocated
+// per call on the host (Eigen's BDCSVD), from grow-only per-thread scratch on the device
+// (cuSOLVER's Xgesvd).
 template <class TA, class T, class Space>
 requires detail::blas_scalar<T> && detail::view_of<TA, T>
 void svd(matrix_view<TA, Space> a, span<T, Space> s, matrix_view<T, Space> u,

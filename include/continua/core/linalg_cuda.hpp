@@ -1,5 +1,6 @@
-// CUDA backend of core/linalg: cuBLAS gemm/syrk/trsm and cuSOLVER potrf/gesvd on device memory,
-// with per-thread handles (cuBLAS and cuSOLVER library guides, CUDA Toolkit). nvcc only; no Eigen.
+// CUDA backend of core/linalg: cuBLAS gemm/syrk/trsm/geam (64-bit API) and cuSOLVER Xpotrf/Xgesvd
+// (64-bit generic API) on device memory, on this thread's continua stream, with per-thread,
+// per-device handles and scratch (cuBLAS and cuSOLVER library guides). nvcc only; no Eigen.
 #pragma once
 
 #if !defined(__CUDACC__)
@@ -10,14 +11,14 @@
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
-#include <climits>
-#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "continua/core/cuda_stream.hpp"
 #include "continua/core/error.hpp"
 
 namespace continua::linalg::detail {
@@ -71,231 +72,322 @@ inline void check_cusolver(cusolverStatus_t s, const char* call) {
                              " failed: " + cusolver_status_name(s));
 }
 
-// Library handles are costly to create (tens of microseconds to milliseconds) and not safe to share
-// across concurrently calling host threads, so each thread creates its own on first use.
-class cuda_handles {
+// Per host thread and device: library handles (costly to create, not safe to share between
+// concurrently calling threads, bound to the device current at creation), cuSOLVER's params, and
+// grow-only scratch so that steady-state calls allocate nothing.
+class cuda_context {
  public:
-  cuda_handles() = default;
-  cuda_handles(const cuda_handles&) = delete;
-  cuda_handles& operator=(const cuda_handles&) = delete;
-  ~cuda_handles() {
-    // Status ignored: at process exit the CUDA context may already be gone.
+  explicit cuda_context(int device) : device_(device) {}
+  cuda_context(const cuda_context&) = delete;
+  cuda_context& operator=(const cuda_context&) = delete;
+  ~cuda_context() {
+    // Status ignored: at thread or process exit the CUDA context may already be gone.
+    cudaSetDevice(device_);
+    if (host_status_ != nullptr) cudaFreeHost(host_status_);
+    if (params_ != nullptr) cusolverDnDestroyParams(params_);
     if (solver_ != nullptr) cusolverDnDestroy(solver_);
     if (blas_ != nullptr) cublasDestroy(blas_);
   }
-  cublasHandle_t blas() {
-    if (blas_ == nullptr) check_cublas(cublasCreate(&blas_), "cublasCreate");
+
+  cublasHandle_t blas(cudaStream_t stream) {
+    if (blas_ == nullptr) {
+      check_cublas(cublasCreate(&blas_), "cublasCreate");
+      blas_stream_ = nullptr;  // a new handle runs on stream 0
+    }
+    // Only on a change: cublasSetStream also resets the handle's workspace.
+    if (stream != blas_stream_) {
+      check_cublas(cublasSetStream(blas_, stream), "cublasSetStream");
+      blas_stream_ = stream;
+    }
     return blas_;
   }
-  cusolverDnHandle_t solver() {
-    if (solver_ == nullptr) check_cusolver(cusolverDnCreate(&solver_), "cusolverDnCreate");
+  cusolverDnHandle_t solver(cudaStream_t stream) {
+    if (solver_ == nullptr) {
+      check_cusolver(cusolverDnCreate(&solver_), "cusolverDnCreate");
+      solver_stream_ = nullptr;
+    }
+    if (stream != solver_stream_) {
+      check_cusolver(cusolverDnSetStream(solver_, stream), "cusolverDnSetStream");
+      solver_stream_ = stream;
+    }
     return solver_;
   }
+  cusolverDnParams_t params() {
+    if (params_ == nullptr)
+      check_cusolver(cusolverDnCreateParams(&params_), "cusolverDnCreateParams");
+    return params_;
+  }
+  // cuSOLVER's host workspace (the 64-bit API asks for one; often 0 bytes), grow-only.
+  void* host_workspace(std::size_t bytes) {
+    if (host_work_.size() < bytes) host_work_.resize(bytes);
+    return bytes == 0 ? nullptr : host_work_.data();
+  }
+  template <class Status>
+  Status read_status(const Status* device_status, cudaStream_t stream) {
+    static_assert(sizeof(Status) <= status_bytes);
+    if (host_status_ == nullptr)  // pinned, so the copy is a true async copy: the sync is explicit
+      check_cuda(cudaMallocHost(&host_status_, status_bytes), "cudaMallocHost(status)");
+    check_cuda(cudaMemcpyAsync(host_status_, device_status, sizeof(Status), cudaMemcpyDeviceToHost,
+                               stream),
+               "cudaMemcpyAsync(status)");
+    check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize(status)");
+    return *static_cast<const Status*>(host_status_);
+  }
+
+  continua::detail::stream_scratch scratch;
 
  private:
+  static constexpr std::size_t status_bytes = 64;
+  int device_;
   cublasHandle_t blas_ = nullptr;
   cusolverDnHandle_t solver_ = nullptr;
+  cudaStream_t blas_stream_ = nullptr;
+  cudaStream_t solver_stream_ = nullptr;
+  cusolverDnParams_t params_ = nullptr;
+  void* host_status_ = nullptr;
+  std::vector<std::byte> host_work_;
 };
 
-inline cuda_handles& thread_cuda_handles() {
-  thread_local cuda_handles handles;
-  return handles;
+inline cuda_context& thread_cuda_context() {
+  return continua::detail::per_thread_device_context<cuda_context>();
 }
 
-// Scratch device memory owned for the duration of one call.
-template <class T>
-class device_scratch {
- public:
-  explicit device_scratch(std::size_t n) {
-    if (n != 0) check_cuda(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)), "cudaMalloc");
+// Byte offsets of the regions carved out of one scratch block, each 256-byte aligned (what
+// cudaMalloc guarantees for the block itself).
+struct scratch_layout {
+  std::size_t bytes = 0;
+  std::size_t add(std::size_t n) {
+    const std::size_t at = bytes;
+    bytes += (n + 255) / 256 * 256;
+    return at;
   }
-  device_scratch(const device_scratch&) = delete;
-  device_scratch& operator=(const device_scratch&) = delete;
-  ~device_scratch() {
-    if (p_ != nullptr) cudaFree(p_);
-  }
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
 };
 
-inline int to_int(std::size_t n, const char* what) {
-  if (n > static_cast<std::size_t>(INT_MAX))
+// Written on the device by cuSOLVER and first_bad_pivot_kernel; read back in one copy.
+struct solver_status {
+  int info;
+  int unused;
+  unsigned long long first_bad;  // all ones: no bad pivot
+};
+
+inline std::int64_t to_i64(std::size_t n, const char* what) {
+  if (n > static_cast<std::size_t>(INT64_MAX))
     throw invalid_argument(std::string("continua::linalg (CUDA): ") + what + " = " +
-                           std::to_string(n) + " exceeds the 32-bit range of cuBLAS/cuSOLVER");
-  return static_cast<int>(n);
+                           std::to_string(n) + " exceeds the 64-bit range of cuBLAS/cuSOLVER");
+  return static_cast<std::int64_t>(n);
 }
-inline int ld(std::size_t n) { return n == 0 ? 1 : to_int(n, "leading dimension"); }
+inline std::int64_t ld(std::size_t n) { return n == 0 ? 1 : to_i64(n, "leading dimension"); }
 
-// Column-major n x n: c(i, j) = c(j, i) for i < j, copying the lower triangle upward.
+template <class T>
+inline constexpr cudaDataType data_type = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
+
+// The square kernels below stride over the grid in both dimensions, so any n fits the grid limits
+// (65535 blocks on y); a tile of blockDim.x rows by blockDim.y columns is skipped when it holds no
+// element of the triangle written.
+inline constexpr dim3 square_block{32, 8, 1};
+inline dim3 square_grid(std::size_t n) {
+  const auto cap = [](std::size_t blocks) {
+    return static_cast<unsigned>(blocks < 65535 ? (blocks == 0 ? 1 : blocks) : 65535);
+  };
+  return dim3(cap((n + square_block.x - 1) / square_block.x),
+              cap((n + square_block.y - 1) / square_block.y));
+}
+
+// Column-major n x n: c(i, j) = c(j, i) for i < j, copying the lower triangle upward. Threads run
+// down a column, so the writes are coalesced.
 template <class T>
 __global__ void mirror_lower_kernel(T* c, std::size_t n) {
-  const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  const std::size_t j = blockIdx.y * std::size_t(blockDim.y) + threadIdx.y;
-  if (i < n && j < n && i < j) c[i + j * n] = c[j + i * n];
+  const std::size_t rows = blockDim.x, cols = blockDim.y;
+  for (std::size_t j0 = blockIdx.y * cols; j0 < n; j0 += gridDim.y * cols) {
+    const std::size_t j = j0 + threadIdx.y;
+    // Row tiles only move down the column, so once one starts at or below the diagonal, no later
+    // one holds an i < j.
+    for (std::size_t i0 = blockIdx.x * rows; i0 + 1 < j0 + cols; i0 += gridDim.x * rows) {
+      const std::size_t i = i0 + threadIdx.x;
+      if (i < j && j < n) c[i + j * n] = c[j + i * n];
+    }
+  }
 }
-// Column-major n x n: zero the strict lower (or upper) triangle.
+
+// Column-major n x n: zero the strict lower (i > j) or upper (i < j) triangle.
 template <class T>
 __global__ void zero_strict_triangle_kernel(T* a, std::size_t n, bool lower) {
-  const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  const std::size_t j = blockIdx.y * std::size_t(blockDim.y) + threadIdx.y;
-  if (i < n && j < n && (lower ? i > j : i < j)) a[i + j * n] = T(0);
+  const std::size_t rows = blockDim.x, cols = blockDim.y;
+  const std::size_t stride = gridDim.x * rows;
+  for (std::size_t j0 = blockIdx.y * cols; j0 < n; j0 += gridDim.y * cols) {
+    const std::size_t j = j0 + threadIdx.y;
+    std::size_t i0 = blockIdx.x * rows;
+    // Lower: a tile holds an i > j only if i0 + rows - 1 > j0; jump to this block's first such.
+    if (lower && j0 + 2 > i0 + rows) i0 += (j0 + 2 - rows - i0 + stride - 1) / stride * stride;
+    for (; i0 < n; i0 += stride) {
+      if (!lower && i0 + 1 >= j0 + cols) break;  // upper: no i < j from here down
+      const std::size_t i = i0 + threadIdx.x;
+      if (i < n && j < n && (lower ? i > j : i < j)) a[i + j * n] = T(0);
+    }
+  }
 }
-// dst (cols x rows, column-major) = srcᵀ with src rows x cols column-major.
+
+// After potrf: the first j below min(n, info - 1 when info > 0) whose pivot is NaN, Inf or not
+// positive. potrf's info names the first minor that is not positive, but a NaN pivot passes its
+// test. Checking on the device lets one copy bring back info and this index together.
 template <class T>
-__global__ void transpose_kernel(const T* src, std::size_t rows, std::size_t cols, T* dst) {
-  const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
-  const std::size_t j = blockIdx.y * std::size_t(blockDim.y) + threadIdx.y;
-  if (i < rows && j < cols) dst[j + i * cols] = src[i + j * rows];
+__global__ void first_bad_pivot_kernel(const T* a, std::size_t n, solver_status* status) {
+  const int info = status->info;
+  const std::size_t limit = info == 0 ? n : (info > 0 ? static_cast<std::size_t>(info) - 1 : 0);
+  const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
+  for (std::size_t j = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; j < limit; j += stride) {
+    const T d = a[j * (n + 1)];
+    if (!(isfinite(d) && d > T(0)))
+      atomicMin(&status->first_bad, static_cast<unsigned long long>(j));
+  }
+}
+inline dim3 pivot_grid(std::size_t n) {
+  const std::size_t blocks = (n + 255) / 256;
+  return dim3(static_cast<unsigned>(blocks < 1024 ? blocks : 1024));
 }
 
-inline dim3 grid_for(std::size_t rows, std::size_t cols, dim3 block) {
-  return dim3(static_cast<unsigned>((rows + block.x - 1) / block.x),
-              static_cast<unsigned>((cols + block.y - 1) / block.y));
+// Precision dispatch for the 64-bit cuBLAS API (CUDA 12+): one overload per BLAS prefix.
+inline cublasStatus_t xgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                            std::int64_t m, std::int64_t n, std::int64_t k, const float* alpha,
+                            const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                            const float* beta, float* c, std::int64_t ldc) {
+  return cublasSgemm_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-
-// Precision dispatch: one overload per BLAS/LAPACK prefix.
-inline cublasStatus_t xgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
-                            int n, int k, const float* alpha, const float* a, int lda,
-                            const float* b, int ldb, const float* beta, float* c, int ldc) {
-  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+inline cublasStatus_t xgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                            std::int64_t m, std::int64_t n, std::int64_t k, const double* alpha,
+                            const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
+                            const double* beta, double* c, std::int64_t ldc) {
+  return cublasDgemm_64(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-inline cublasStatus_t xgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
-                            int n, int k, const double* alpha, const double* a, int lda,
-                            const double* b, int ldb, const double* beta, double* c, int ldc) {
-  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+inline cublasStatus_t xsyrk(cublasHandle_t h, cublasFillMode_t uplo, cublasOperation_t t,
+                            std::int64_t n, std::int64_t k, const float* alpha, const float* a,
+                            std::int64_t lda, const float* beta, float* c, std::int64_t ldc) {
+  return cublasSsyrk_64(h, uplo, t, n, k, alpha, a, lda, beta, c, ldc);
 }
-inline cublasStatus_t xsyrk(cublasHandle_t h, cublasFillMode_t uplo, cublasOperation_t t, int n,
-                            int k, const float* alpha, const float* a, int lda, const float* beta,
-                            float* c, int ldc) {
-  return cublasSsyrk(h, uplo, t, n, k, alpha, a, lda, beta, c, ldc);
-}
-inline cublasStatus_t xsyrk(cublasHandle_t h, cublasFillMode_t uplo, cublasOperation_t t, int n,
-                            int k, const double* alpha, const double* a, int lda,
-                            const double* beta, double* c, int ldc) {
-  return cublasDsyrk(h, uplo, t, n, k, alpha, a, lda, beta, c, ldc);
+inline cublasStatus_t xsyrk(cublasHandle_t h, cublasFillMode_t uplo, cublasOperation_t t,
+                            std::int64_t n, std::int64_t k, const double* alpha, const double* a,
+                            std::int64_t lda, const double* beta, double* c, std::int64_t ldc) {
+  return cublasDsyrk_64(h, uplo, t, n, k, alpha, a, lda, beta, c, ldc);
 }
 inline cublasStatus_t xtrsm(cublasHandle_t h, cublasSideMode_t side, cublasFillMode_t uplo,
-                            cublasOperation_t t, int m, int n, const float* alpha, const float* a,
-                            int lda, float* b, int ldb) {
-  return cublasStrsm(h, side, uplo, t, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b, ldb);
+                            cublasOperation_t t, std::int64_t m, std::int64_t n, const float* alpha,
+                            const float* a, std::int64_t lda, float* b, std::int64_t ldb) {
+  return cublasStrsm_64(h, side, uplo, t, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b, ldb);
 }
 inline cublasStatus_t xtrsm(cublasHandle_t h, cublasSideMode_t side, cublasFillMode_t uplo,
-                            cublasOperation_t t, int m, int n, const double* alpha, const double* a,
-                            int lda, double* b, int ldb) {
-  return cublasDtrsm(h, side, uplo, t, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b, ldb);
+                            cublasOperation_t t, std::int64_t m, std::int64_t n,
+                            const double* alpha, const double* a, std::int64_t lda, double* b,
+                            std::int64_t ldb) {
+  return cublasDtrsm_64(h, side, uplo, t, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b, ldb);
 }
-inline cusolverStatus_t xpotrf_buffer_size(cusolverDnHandle_t h, cublasFillMode_t uplo, int n,
-                                           float* a, int lda, int* lwork) {
-  return cusolverDnSpotrf_bufferSize(h, uplo, n, a, lda, lwork);
+inline cublasStatus_t xgeam(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                            std::int64_t m, std::int64_t n, const float* alpha, const float* a,
+                            std::int64_t lda, const float* beta, const float* b, std::int64_t ldb,
+                            float* c, std::int64_t ldc) {
+  return cublasSgeam_64(h, ta, tb, m, n, alpha, a, lda, beta, b, ldb, c, ldc);
 }
-inline cusolverStatus_t xpotrf_buffer_size(cusolverDnHandle_t h, cublasFillMode_t uplo, int n,
-                                           double* a, int lda, int* lwork) {
-  return cusolverDnDpotrf_bufferSize(h, uplo, n, a, lda, lwork);
-}
-inline cusolverStatus_t xpotrf(cusolverDnHandle_t h, cublasFillMode_t uplo, int n, float* a,
-                               int lda, float* work, int lwork, int* info) {
-  return cusolverDnSpotrf(h, uplo, n, a, lda, work, lwork, info);
-}
-inline cusolverStatus_t xpotrf(cusolverDnHandle_t h, cublasFillMode_t uplo, int n, double* a,
-                               int lda, double* work, int lwork, int* info) {
-  return cusolverDnDpotrf(h, uplo, n, a, lda, work, lwork, info);
-}
-template <class T>
-cusolverStatus_t xgesvd_buffer_size(cusolverDnHandle_t h, int m, int n, int* lwork) {
-  if constexpr (std::is_same_v<T, float>)
-    return cusolverDnSgesvd_bufferSize(h, m, n, lwork);
-  else
-    return cusolverDnDgesvd_bufferSize(h, m, n, lwork);
-}
-inline cusolverStatus_t xgesvd(cusolverDnHandle_t h, signed char jobu, signed char jobvt, int m,
-                               int n, float* a, int lda, float* s, float* u, int ldu, float* vt,
-                               int ldvt, float* work, int lwork, float* rwork, int* info) {
-  return cusolverDnSgesvd(h, jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork,
-                          info);
-}
-inline cusolverStatus_t xgesvd(cusolverDnHandle_t h, signed char jobu, signed char jobvt, int m,
-                               int n, double* a, int lda, double* s, double* u, int ldu, double* vt,
-                               int ldvt, double* work, int lwork, double* rwork, int* info) {
-  return cusolverDnDgesvd(h, jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork,
-                          info);
+inline cublasStatus_t xgeam(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                            std::int64_t m, std::int64_t n, const double* alpha, const double* a,
+                            std::int64_t lda, const double* beta, const double* b, std::int64_t ldb,
+                            double* c, std::int64_t ldc) {
+  return cublasDgeam_64(h, ta, tb, m, n, alpha, a, lda, beta, b, ldb, c, ldc);
 }
 
-inline int read_info(const int* device_info) {
-  int info = 0;
-  check_cuda(cudaMemcpy(&info, device_info, sizeof(int), cudaMemcpyDeviceToHost),
-             "cudaMemcpy(info)");
-  return info;
+// dst (cols x rows) = srcᵀ for src rows x cols, both column-major and disjoint, by geam
+// (C = alpha op(A) + beta op(B)) with beta = 0. B is the source again, so every matrix argument
+// is valid memory of the right shape whether or not cuBLAS reads it.
+template <class T>
+void transpose(cublasHandle_t h, const T* src, std::size_t rows, std::size_t cols, T* dst) {
+  const T one = T(1);
+  const T zero = T(0);
+  check_cublas(xgeam(h, CUBLAS_OP_T, CUBLAS_OP_T, to_i64(cols, "columns"), to_i64(rows, "rows"),
+                     &one, src, ld(rows), &zero, src, ld(rows), dst, ld(cols)),
+               "cublasXgeam(transpose)");
 }
 
 // Same contract as eigen_backend (linalg_host.hpp): contiguous column-major device matrices with
-// ld = rows; all work is queued on the default stream, so it is ordered with Thrust's calls there.
+// ld = rows. All work is queued on this thread's continua stream (continua/core/cuda_stream.hpp),
+// so it is ordered with the Thrust loops of adapters/thrust.hpp.
 struct cuda_backend {
-  static constexpr dim3 block{32, 8, 1};
+  // Per call (all routines): no cudaMalloc/cudaFree once this thread's scratch on the device has
+  // grown to the size (the first call per thread and device also creates the handles); host
+  // synchronisations: none for gemm, syrk and trsm, one each for cholesky and svd (the status
+  // read that their failure contracts need; cuSOLVER's gesvd may also synchronise inside).
 
   template <class T>
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
                    const T* a, const T* b, T beta, T* c) {
     if (m == 0 || n == 0) return;
     check_cublas(
-        xgemm(thread_cuda_handles().blas(), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-              trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(m, "m"), to_int(n, "n"), to_int(k, "k"),
+        xgemm(thread_cuda_context().blas(cuda_stream()), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+              trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, to_i64(m, "m"), to_i64(n, "n"), to_i64(k, "k"),
               &alpha, a, ld(trans_a ? k : m), b, ld(trans_b ? n : k), &beta, c, ld(m)),
-        "gemm");
+        "cublasXgemm_64");
   }
 
   template <class T>
   static void syrk(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, T* c) {
     if (n == 0) return;
-    check_cublas(xsyrk(thread_cuda_handles().blas(), CUBLAS_FILL_MODE_LOWER,
-                       trans ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(n, "n"), to_int(k, "k"), &alpha, a,
+    const cudaStream_t stream = cuda_stream();
+    check_cublas(xsyrk(thread_cuda_context().blas(stream), CUBLAS_FILL_MODE_LOWER,
+                       trans ? CUBLAS_OP_T : CUBLAS_OP_N, to_i64(n, "n"), to_i64(k, "k"), &alpha, a,
                        ld(trans ? k : n), &beta, c, ld(n)),
-                 "syrk");
-    mirror_lower_kernel<<<grid_for(n, n, block), block>>>(c, n);
+                 "cublasXsyrk_64");
+    mirror_lower_kernel<<<square_grid(n), square_block, 0, stream>>>(c, n);
     check_cuda(cudaGetLastError(), "mirror_lower_kernel");
   }
 
   template <class T>
   static std::ptrdiff_t cholesky(bool upper, std::size_t n, T* a, T* workspace) {
-    const int nn = to_int(n, "n");
-    device_scratch<T> own(workspace == nullptr ? n * n : 0);
-    T* backup = workspace == nullptr ? own.get() : workspace;
-    check_cuda(cudaMemcpy(backup, a, n * n * sizeof(T), cudaMemcpyDeviceToDevice),
-               "cudaMemcpy(backup)");
-    cusolverDnHandle_t h = thread_cuda_handles().solver();
+    const cudaStream_t stream = cuda_stream();
+    cuda_context& ctx = thread_cuda_context();
+    cusolverDnHandle_t h = ctx.solver(stream);
+    cusolverDnParams_t params = ctx.params();
     const cublasFillMode_t uplo = upper ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER;
-    int lwork = 0;
-    check_cusolver(xpotrf_buffer_size(h, uplo, nn, a, nn, &lwork), "potrf_bufferSize");
-    device_scratch<T> work(static_cast<std::size_t>(lwork));
-    device_scratch<int> info(1);
-    check_cusolver(xpotrf(h, uplo, nn, a, nn, work.get(), lwork, info.get()), "potrf");
-    const int status = read_info(info.get());
-    if (status < 0)
-      throw std::runtime_error("continua::linalg (cuSOLVER): potrf rejected argument " +
-                               std::to_string(-status));
-    // potrf's info names the first minor that is not positive; a NaN pivot passes its test, so
-    // the diagonal (gathered with a stride of n + 1) is checked as well.
-    std::ptrdiff_t failed = status > 0 ? status - 1 : -1;
-    const std::size_t checked = failed < 0 ? n : static_cast<std::size_t>(failed);
-    if (checked != 0) {
-      std::vector<T> diag(checked);
-      check_cuda(cudaMemcpy2D(diag.data(), sizeof(T), a, (n + 1) * sizeof(T), sizeof(T), checked,
-                              cudaMemcpyDeviceToHost),
-                 "cudaMemcpy2D(diagonal)");
-      for (std::size_t j = 0; j < checked; ++j)
-        if (!std::isfinite(diag[j]) || !(diag[j] > T(0))) {
-          failed = static_cast<std::ptrdiff_t>(j);
-          break;
-        }
-    }
+    const std::int64_t nn = to_i64(n, "n");
+    constexpr cudaDataType type = data_type<T>;
+    std::size_t device_bytes = 0;
+    std::size_t host_bytes = 0;
+    check_cusolver(cusolverDnXpotrf_bufferSize(h, params, uplo, nn, type, a, nn, type,
+                                               &device_bytes, &host_bytes),
+                   "cusolverDnXpotrf_bufferSize");
+    // Scratch: status, the backup of A (unless the caller gave a workspace), potrf's workspace.
+    const std::size_t matrix_bytes = n * n * sizeof(T);
+    scratch_layout layout;
+    const std::size_t status_at = layout.add(sizeof(solver_status));
+    const std::size_t backup_at = layout.add(workspace == nullptr ? matrix_bytes : 0);
+    const std::size_t work_at = layout.add(device_bytes);
+    continua::detail::scratch_lease lease(ctx.scratch, layout.bytes, stream);
+    auto* status = reinterpret_cast<solver_status*>(lease.get() + status_at);
+    T* const backup =
+        workspace != nullptr ? workspace : reinterpret_cast<T*>(lease.get() + backup_at);
+
+    check_cuda(cudaMemcpyAsync(backup, a, matrix_bytes, cudaMemcpyDeviceToDevice, stream),
+               "cudaMemcpyAsync(backup)");
+    check_cuda(cudaMemsetAsync(&status->first_bad, 0xff, sizeof(status->first_bad), stream),
+               "cudaMemsetAsync(status)");
+    check_cusolver(
+        cusolverDnXpotrf(h, params, uplo, nn, type, a, nn, type, lease.get() + work_at,
+                         device_bytes, ctx.host_workspace(host_bytes), host_bytes, &status->info),
+        "cusolverDnXpotrf");
+    first_bad_pivot_kernel<<<pivot_grid(n), 256, 0, stream>>>(a, n, status);
+    check_cuda(cudaGetLastError(), "first_bad_pivot_kernel");
+    const solver_status result = ctx.read_status(status, stream);  // the one host sync
+    if (result.info < 0)
+      throw std::runtime_error("continua::linalg (cuSOLVER): Xpotrf rejected argument " +
+                               std::to_string(-result.info));
+    std::ptrdiff_t failed = result.info > 0 ? result.info - 1 : -1;
+    if (result.first_bad != ~0ULL) failed = static_cast<std::ptrdiff_t>(result.first_bad);
     if (failed >= 0) {
-      check_cuda(cudaMemcpy(a, backup, n * n * sizeof(T), cudaMemcpyDeviceToDevice),
-                 "cudaMemcpy(restore)");
+      // Queued on the stream: later work on it, and a later read after a sync, see A restored.
+      check_cuda(cudaMemcpyAsync(a, backup, matrix_bytes, cudaMemcpyDeviceToDevice, stream),
+                 "cudaMemcpyAsync(restore)");
+      lease.release();
       return failed;
     }
-    zero_strict_triangle_kernel<<<grid_for(n, n, block), block>>>(a, n, upper);
+    zero_strict_triangle_kernel<<<square_grid(n), square_block, 0, stream>>>(a, n, upper);
     check_cuda(cudaGetLastError(), "zero_strict_triangle_kernel");
+    lease.release();
     return -1;
   }
 
@@ -304,74 +396,92 @@ struct cuda_backend {
                    T* b) {
     if (m == 0 || n == 0) return;
     const T one = T(1);
-    check_cublas(xtrsm(thread_cuda_handles().blas(), right ? CUBLAS_SIDE_RIGHT : CUBLAS_SIDE_LEFT,
+    check_cublas(xtrsm(thread_cuda_context().blas(cuda_stream()),
+                       right ? CUBLAS_SIDE_RIGHT : CUBLAS_SIDE_LEFT,
                        upper ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER,
-                       trans ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(m, "m"), to_int(n, "n"), &one, t,
+                       trans ? CUBLAS_OP_T : CUBLAS_OP_N, to_i64(m, "m"), to_i64(n, "n"), &one, t,
                        ld(right ? n : m), b, ld(m)),
-                 "trsm");
+                 "cublasXtrsm_64");
   }
 
   template <class T>
   static void svd(std::size_t m, std::size_t n, const T* a, T* s, T* u, bool u_row_major, T* v,
                   bool v_row_major) {
-    // cuSOLVER's gesvd needs rows >= columns, so a wide A is factored as Aᵀ = V diag(s) Uᵀ.
+    // gesvd needs rows >= columns, so a wide A is factored as Aᵀ = V diag(s) Uᵀ.
     const bool wide = m < n;
     const std::size_t rows = wide ? n : m;
     const std::size_t k = wide ? m : n;
-    const int r = to_int(rows, "rows");
-    const int kk = to_int(k, "min(rows, columns)");
-    device_scratch<T> w(rows * k);  // gesvd overwrites its input
-    if (!wide) {
-      check_cuda(cudaMemcpy(w.get(), a, rows * k * sizeof(T), cudaMemcpyDeviceToDevice),
-                 "cudaMemcpy(A)");
-    } else {
-      transpose_kernel<<<grid_for(m, n, block), block>>>(a, m, n, w.get());
-      check_cuda(cudaGetLastError(), "transpose_kernel");
-    }
+    const std::int64_t r = to_i64(rows, "rows");
+    const std::int64_t kk = to_i64(k, "min(rows, columns)");
     // W = Uw diag(s) VTw: the left factor of W is U for a tall A and V for a wide one.
     T* const left_out = wide ? v : u;
     T* const right_out = wide ? u : v;
-    device_scratch<T> uw(left_out != nullptr ? rows * k : 0);
-    device_scratch<T> vt(right_out != nullptr ? k * k : 0);
-    cusolverDnHandle_t h = thread_cuda_handles().solver();
-    int lwork = 0;
-    check_cusolver(xgesvd_buffer_size<T>(h, r, kk, &lwork), "gesvd_bufferSize");
-    device_scratch<T> work(static_cast<std::size_t>(lwork));
-    device_scratch<T> rwork(k);
-    device_scratch<int> info(1);
-    check_cusolver(
-        xgesvd(h, left_out != nullptr ? 'S' : 'N', right_out != nullptr ? 'S' : 'N', r, kk, w.get(),
-               r, s, uw.get(), r, vt.get(), kk, work.get(), lwork, rwork.get(), info.get()),
-        "gesvd");
-    const int status = read_info(info.get());
-    if (status < 0)
-      throw std::runtime_error("continua::linalg (cuSOLVER): gesvd rejected argument " +
-                               std::to_string(-status));
-    if (status > 0)
+    const signed char jobu = left_out != nullptr ? 'S' : 'N';
+    const signed char jobvt = right_out != nullptr ? 'S' : 'N';
+    const cudaStream_t stream = cuda_stream();
+    cuda_context& ctx = thread_cuda_context();
+    cusolverDnHandle_t h = ctx.solver(stream);
+    cusolverDnParams_t params = ctx.params();
+    constexpr cudaDataType type = data_type<T>;
+    std::size_t device_bytes = 0;
+    std::size_t host_bytes = 0;
+    // The size query gets the caller's arrays, which have the sizes of W, S, Uw and VTw; the
+    // scratch that will hold W, Uw and VTw is sized from its answer.
+    check_cusolver(cusolverDnXgesvd_bufferSize(h, params, jobu, jobvt, r, kk, type, a, r, type, s,
+                                               type, left_out, r, type, right_out, kk, type,
+                                               &device_bytes, &host_bytes),
+                   "cusolverDnXgesvd_bufferSize");
+    // Scratch: status, W (gesvd overwrites its input), Uw, VTw, gesvd's workspace.
+    scratch_layout layout;
+    const std::size_t status_at = layout.add(sizeof(solver_status));
+    const std::size_t w_at = layout.add(rows * k * sizeof(T));
+    const std::size_t uw_at = layout.add(left_out != nullptr ? rows * k * sizeof(T) : 0);
+    const std::size_t vt_at = layout.add(right_out != nullptr ? k * k * sizeof(T) : 0);
+    const std::size_t work_at = layout.add(device_bytes);
+    continua::detail::scratch_lease lease(ctx.scratch, layout.bytes, stream);
+    auto* status = reinterpret_cast<solver_status*>(lease.get() + status_at);
+    T* const w = reinterpret_cast<T*>(lease.get() + w_at);
+    T* const uw = left_out != nullptr ? reinterpret_cast<T*>(lease.get() + uw_at) : nullptr;
+    T* const vt = right_out != nullptr ? reinterpret_cast<T*>(lease.get() + vt_at) : nullptr;
+
+    if (!wide)
+      check_cuda(cudaMemcpyAsync(w, a, rows * k * sizeof(T), cudaMemcpyDeviceToDevice, stream),
+                 "cudaMemcpyAsync(A)");
+    else
+      transpose(ctx.blas(stream), a, m, n, w);
+    check_cusolver(cusolverDnXgesvd(h, params, jobu, jobvt, r, kk, type, w, r, type, s, type, uw, r,
+                                    type, vt, kk, type, lease.get() + work_at, device_bytes,
+                                    ctx.host_workspace(host_bytes), host_bytes, &status->info),
+                   "cusolverDnXgesvd");
+    const solver_status result = ctx.read_status(status, stream);  // the one host sync
+    if (result.info < 0)
+      throw std::runtime_error("continua::linalg (cuSOLVER): Xgesvd rejected argument " +
+                               std::to_string(-result.info));
+    if (result.info > 0)
       throw numerical_error("continua::linalg::svd: cuSOLVER gesvd did not converge (" +
-                            std::to_string(status) + " superdiagonals remain)");
+                            std::to_string(result.info) + " superdiagonals remain)");
     // uw holds the left factor (rows x k) column-major; vt holds the right factor transposed.
     if (left_out != nullptr)
-      store(uw.get(), false, left_out, rows, k, wide ? v_row_major : u_row_major);
+      store(ctx, stream, uw, false, left_out, rows, k, wide ? v_row_major : u_row_major);
     if (right_out != nullptr)
-      store(vt.get(), true, right_out, k, k, wide ? u_row_major : v_row_major);
+      store(ctx, stream, vt, true, right_out, k, k, wide ? u_row_major : v_row_major);
+    lease.release();
   }
 
  private:
   // Writes X (rows x cols) into dst, stored row-major or column-major; src holds X column-major,
   // or Xᵀ column-major when src_transposed.
   template <class T>
-  static void store(const T* src, bool src_transposed, T* dst, std::size_t rows, std::size_t cols,
-                    bool dst_row_major) {
+  static void store(cuda_context& ctx, cudaStream_t stream, const T* src, bool src_transposed,
+                    T* dst, std::size_t rows, std::size_t cols, bool dst_row_major) {
     if (src_transposed == dst_row_major) {
-      check_cuda(cudaMemcpy(dst, src, rows * cols * sizeof(T), cudaMemcpyDeviceToDevice),
-                 "cudaMemcpy(factor)");
+      check_cuda(
+          cudaMemcpyAsync(dst, src, rows * cols * sizeof(T), cudaMemcpyDeviceToDevice, stream),
+          "cudaMemcpyAsync(factor)");
       return;
     }
-    const std::size_t src_rows = src_transposed ? cols : rows;
-    const std::size_t src_cols = src_transposed ? rows : cols;
-    transpose_kernel<<<grid_for(src_rows, src_cols, block), block>>>(src, src_rows, src_cols, dst);
-    check_cuda(cudaGetLastError(), "transpose_kernel");
+    transpose(ctx.blas(stream), src, src_transposed ? cols : rows, src_transposed ? rows : cols,
+              dst);
   }
 };
 
