@@ -15,7 +15,8 @@ jobs=${JOBS:-$(nproc)}
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCONTINUA_WITH_CUDA=ON \
   -DCONTINUA_BUILD_EXAMPLES=OFF -DCONTINUA_WARNINGS_AS_ERRORS=ON \
-  -DCONTINUA_CUDA_ARCHITECTURES="$archs" >"$build.configure.log" 2>&1 ||
+  -DCONTINUA_CUDA_ARCHITECTURES="$archs" -DCMAKE_CUDA_FLAGS="--compress-mode=size" \
+  >"$build.configure.log" 2>&1 ||
   { cat "$build.configure.log"; exit 1; }
 
 # The CUDA suites are the ones tests/cuda/CMakeLists.txt registers.
@@ -27,9 +28,12 @@ cmake --build "$build" -j "$jobs" --target "${suites[@]}" "${tools[@]}"
 rm -rf "$kit"
 mkdir -p "$kit/bin" "$kit/lib" "$kit/peers" "$kit/data"
 for s in "${suites[@]}"; do cp "$build/tests/cuda/$s" "$kit/bin/"; done
+# Fat binaries compressed for size (--compress-mode=size, a third of the default) and symbols
+# stripped: three architectures of eleven programs and the dataset must fit in 64 MiB.
 cp "$build/bench/gpu/bench_gpu" "$build/bench/gpu/latency_count" "$build/bench/gpu/demo_gpu" \
   "$kit/bin/"
 cp "$build/bench/gpu/libcuda_call_counter.so" "$kit/lib/"
+strip "$kit"/bin/*
 printf '%s\n' "${suites[@]}" >"$kit/suites.txt"
 
 # Libraries ldd resolves that the GPU machine is not assumed to have (Boost/benchmark, OpenMP,

@@ -1,7 +1,7 @@
 // Counts CUDA runtime calls that allocate or block the host per optimizer step and per analytic
 // update, through the cuda_call_counter shim (LD_PRELOAD=libcuda_call_counter.so). Prints CSV:
 // operation, calls, then per call: mallocs, frees, device/stream/event syncs, synchronous copies,
-// asynchronous copies, runtime kernel launches. Exit 77 without a GPU, 2 without the shim.
+// asynchronous copies. Exit 77 without a GPU, 2 without the shim.
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 #include <thrust/device_vector.h>
@@ -21,7 +21,7 @@ namespace {
 namespace o = continua::optim;
 namespace an = continua::analytic;
 using continua::device_space;
-using counts = std::array<unsigned long long, 8>;
+using counts = std::array<unsigned long long, 7>;
 using count_fn = void (*)(unsigned long long*);
 
 count_fn counter = nullptr;
@@ -67,7 +67,7 @@ int main() {
   }
   std::printf(
       "operation,calls,mallocs,frees,device_syncs,stream_syncs,event_syncs,sync_copies,"
-      "async_copies,launches\n");
+      "async_copies\n");
 
   // An optimizer step over a parameter set of 8 tensors (a small model's layers).
   constexpr std::size_t tensors = 8, each = 1 << 16;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -64,8 +65,18 @@ void compare_host_and_device(const char* label, const Chain& chain, double tol) 
 // all-NaN result as mismatches (quiet mode: these failures are the expected outcome, not suite
 // failures), while the clean result passes.
 void nan_results_are_mismatches() {
-  const auto adam = o::adam({.lr = 1e-2});
-  // No nan_policy on the chain: the NaN gradient reaches the parameter at index 4321.
+  // The default policy (throw) must see the NaN in device memory and name its element.
+  bool threw = false;
+  try {
+    (void)run_chain<float>(o::adam({.lr = 1e-2}), 4321);
+  } catch (const continua::non_finite_error& e) {
+    threw = std::string_view(e.what()).find("element 4321") != std::string_view::npos;
+    if (!threw) std::fprintf(stderr, "NaN gradient: unexpected message: %s\n", e.what());
+  }
+  CONTINUA_CHECK(threw);
+  // With nan_policy::propagate the NaN gradient reaches the parameter at index 4321.
+  auto adam = o::adam({.lr = 1e-2});
+  adam.with_nan_policy(o::nan_policy::propagate);
   const auto [host, dev] = run_chain<float>(adam, 4321);
   CONTINUA_CHECK(std::isnan(dev[4321]));
   CONTINUA_CHECK(
