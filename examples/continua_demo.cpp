@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/pixel_standardisation.hpp"
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/core/error.hpp"
@@ -191,24 +192,11 @@ int run(const settings& cfg) {
                    : take(io::load_fashion_mnist(cfg.data_dir, io::dataset_split::test), 0, 10000);
   const std::size_t p = train_all.cols;
 
-  // Per-pixel standardisation from the training images, folded into the buffer layer. Border
-  // pixels are almost constant: a floor on the deviation keeps them from dominating.
-  std::vector<double> sum(p, 0.0), sq(p, 0.0);
-  for (std::size_t i = 0; i < train.rows; ++i)
-    for (std::size_t j = 0; j < p; ++j) {
-      const double v = train.images[i * p + j];
-      sum[j] += v;
-      sq[j] += v * v;
-    }
-  std::vector<float> mean(p), sd(p);
-  for (std::size_t j = 0; j < p; ++j) {
-    const double m = sum[j] / double(train.rows);
-    mean[j] = float(m);
-    sd[j] = float(std::max(std::sqrt(std::max(sq[j] / double(train.rows) - m * m, 0.0)), 0.1));
-  }
+  // Per-pixel standardisation from the training images, folded into the buffer layer.
+  const auto moments = continua_examples::standardisation(train.images.data(), train.rows, p);
   an::random_features<float> layer(
       {.inputs = p, .outputs = cfg.features, .seed = cfg.seed, .weight_scale = cfg.weight_scale});
-  layer.normalize_inputs(mean, sd);
+  layer.normalize_inputs(moments.mean, moments.deviation);
   const std::size_t d = cfg.features;
   const std::vector<float> h_train = features_of(layer, train);
   const std::vector<float> h_eval = features_of(layer, eval);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pixel_standardisation.hpp"
 #include "continua/adapters/thrust.hpp"
 #include "demo_gpu_pipeline.hpp"
 
@@ -32,27 +33,15 @@ int main(int argc, char** argv) {
     const data train = sorted_by_phase(io::load_fashion_mnist(dir, io::dataset_split::train));
     const data test = sorted_by_phase(io::load_fashion_mnist(dir, io::dataset_split::test));
     // Per-pixel standardisation from the training images (deviation floored at 0.1, as the demo).
-    constexpr std::size_t p = io::fashion_mnist_pixels;
-    std::vector<double> sum(p, 0.0), sq(p, 0.0);
-    for (std::size_t i = 0; i < train.rows; ++i)
-      for (std::size_t j = 0; j < p; ++j) {
-        const double v = train.x[i * p + j];
-        sum[j] += v;
-        sq[j] += v * v;
-      }
-    std::vector<float> mean(p), sd(p);
-    for (std::size_t j = 0; j < p; ++j) {
-      const double m = sum[j] / double(train.rows);
-      mean[j] = float(m);
-      sd[j] = float(std::max(std::sqrt(std::max(sq[j] / double(train.rows) - m * m, 0.0)), 0.1));
-    }
+    const auto moments =
+        continua_examples::standardisation(train.x.data(), train.rows, io::fashion_mnist_pixels);
     const auto sync = [] {
       if (cudaDeviceSynchronize() != cudaSuccess) throw std::runtime_error("cudaDeviceSynchronize");
     };
     using device_vec = thrust::device_vector<float>;
-    (void)run<continua::device_space, device_vec>(train, test, mean, sd, sync);  // warm-up
-    const result dev = run<continua::device_space, device_vec>(train, test, mean, sd, sync);
-    const result host = run_host(train, test, mean, sd);
+    (void)run<continua::device_space, device_vec>(train, test, moments, sync);  // warm-up
+    const result dev = run<continua::device_space, device_vec>(train, test, moments, sync);
+    const result host = run_host(train, test, moments);
     std::printf("path,accuracy,features_s,fit_s,predict_s\n");
     std::printf("device,%.4f,%.3f,%.3f,%.3f\n", dev.accuracy, dev.feature_s, dev.fit_s,
                 dev.predict_s);

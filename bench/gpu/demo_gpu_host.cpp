@@ -3,9 +3,9 @@
 
 namespace demo_gpu {
 
-result run_host(const data& train, const data& test, const std::vector<float>& mean,
-                const std::vector<float>& sd) {
-  return run<continua::host_space, std::vector<float>>(train, test, mean, sd, [] {});
+result run_host(const data& train, const data& test,
+                const continua_examples::pixel_moments& moments) {
+  return run<continua::host_space, std::vector<float>>(train, test, moments, [] {});
 }
 
 }  // namespace demo_gpu

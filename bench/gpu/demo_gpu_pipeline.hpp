@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "common/pixel_standardisation.hpp"
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/io/fashion_mnist.hpp"
@@ -53,8 +54,8 @@ inline double seconds(std::chrono::steady_clock::time_point t0) {
 // Vec: std::vector<float> (host) or thrust::device_vector<float> (device); sync() waits for
 // queued device work so the phase times are complete.
 template <class Space, class Vec, class Sync>
-result run(const data& train, const data& test, const std::vector<float>& mean,
-           const std::vector<float>& sd, Sync sync) {
+result run(const data& train, const data& test, const continua_examples::pixel_moments& moments,
+           Sync sync) {
   constexpr std::size_t p = io::fashion_mnist_pixels;
   result r;
   auto t0 = std::chrono::steady_clock::now();
@@ -62,7 +63,7 @@ result run(const data& train, const data& test, const std::vector<float>& mean,
   Vec htr(train.rows * features), hte(test.rows * features);
   an::random_features<float, an::relu, Space> layer(
       {.inputs = p, .outputs = features, .seed = 2024, .weight_scale = 2.0});
-  layer.normalize_inputs(mean, sd);
+  layer.normalize_inputs(moments.mean, moments.deviation);
   const auto transform = [&](Vec& x, Vec& h, std::size_t rows) {
     for (std::size_t r0 = 0; r0 < rows; r0 += chunk) {
       const std::size_t n = std::min(chunk, rows - r0);
@@ -101,7 +102,7 @@ result run(const data& train, const data& test, const std::vector<float>& mean,
 }
 
 // The host instance (demo_gpu_host.cpp).
-result run_host(const data& train, const data& test, const std::vector<float>& mean,
-                const std::vector<float>& sd);
+result run_host(const data& train, const data& test,
+                const continua_examples::pixel_moments& moments);
 
 }  // namespace demo_gpu

@@ -248,6 +248,28 @@ void check_syrk(const std::string& tn) {
     }
 }
 
+// Factors sl (n x n) on the device, through the workspace overload or the allocating one. Checks
+// that L is lower triangular with a positive diagonal; returns L and |L| |Lᵀ|, which times
+// (n + 1) eps bounds L Lᵀ - A (Higham, Thm 10.3).
+template <class T>
+std::pair<lmat, lmat> factor_on_device(dmat<T>& sl, bool with_workspace, std::size_t n,
+                                       const std::string& ctx) {
+  if (with_workspace) {
+    dvec<T> work(n * n);
+    continua::linalg::cholesky_factor(sl.view(), work.view());
+  } else {
+    continua::linalg::cholesky_factor(sl.view());
+  }
+  const lmat l = sl.read();
+  bool shape_ok = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    shape_ok = shape_ok && l(i, i) > 0;
+    for (std::size_t j = i + 1; j < n; ++j) shape_ok = shape_ok && l(i, j) == 0;
+  }
+  expect(shape_ok, ctx + ": factor not lower triangular with positive diagonal");
+  return {l, product(absolute(l), transpose(absolute(l)))};
+}
+
 template <class T>
 void check_cholesky(const std::string& tn) {
   for (std::size_t n : {1, 5, 40, 70})
@@ -262,20 +284,7 @@ void check_cholesky(const std::string& tn) {
           const std::string ctx = tn + " cholesky n=" + std::to_string(n) +
                                   " m=" + std::to_string(m) + " " + name(ll) + name(lb);
           dmat<T> sl(input, ll), sb(b, lb);
-          if (lb == layout::row_major) {
-            dvec<T> work(n * n);
-            continua::linalg::cholesky_factor(sl.view(), work.view());
-          } else {
-            continua::linalg::cholesky_factor(sl.view());
-          }
-          const lmat l = sl.read();
-          bool shape_ok = true;
-          for (std::size_t i = 0; i < n; ++i) {
-            shape_ok = shape_ok && l(i, i) > 0;
-            for (std::size_t j = i + 1; j < n; ++j) shape_ok = shape_ok && l(i, j) == 0;
-          }
-          expect(shape_ok, ctx + ": factor not lower triangular with positive diagonal");
-          lmat llt_bound = product(absolute(l), transpose(absolute(l)));
+          const auto [l, llt_bound] = factor_on_device(sl, lb == layout::row_major, n, ctx);
           lmat bound = llt_bound;
           for (auto& x : bound.v) x *= ld(n + 1) * eps<T>();
           expect(worst_ratio(product(l, transpose(l)), a, bound) <= 1, ctx + ": L Lt != A");
@@ -445,20 +454,7 @@ void check_large_cholesky(const std::string& tn) {
   for (layout ll : layouts) {
     const std::string ctx = tn + " cholesky n=512 " + name(ll);
     dmat<T> sl(a, ll);
-    if (ll == layout::row_major) {
-      dvec<T> work(n * n);
-      continua::linalg::cholesky_factor(sl.view(), work.view());
-    } else {
-      continua::linalg::cholesky_factor(sl.view());
-    }
-    const lmat l = sl.read();
-    bool shape_ok = true;
-    for (std::size_t i = 0; i < n; ++i) {
-      shape_ok = shape_ok && l(i, i) > 0;
-      for (std::size_t j = i + 1; j < n; ++j) shape_ok = shape_ok && l(i, j) == 0;
-    }
-    expect(shape_ok, ctx + ": factor not lower triangular with positive diagonal");
-    lmat bound = product(absolute(l), transpose(absolute(l)));
+    auto [l, bound] = factor_on_device(sl, ll == layout::row_major, n, ctx);
     for (auto& x : bound.v) x *= ld(n + 1) * eps<T>();
     const lmat llt = product(l, transpose(l));
     const bool ok = worst_ratio(llt, a, bound) <= 1;
