@@ -7,11 +7,25 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace continua_cuda_test {
+
+// Deterministic values in [-1, 1) from a 64-bit LCG (test data, not the library RNG).
+template <class T>
+std::vector<T> pseudo_random(std::size_t n, std::uint64_t seed) {
+  std::vector<T> v(n);
+  std::uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  for (auto& x : v) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    x = static_cast<T>(static_cast<double>(s >> 11) / static_cast<double>(1ULL << 53) * 2.0 - 1.0);
+  }
+  return v;
+}
 
 inline int& failures() {
   static int count = 0;

@@ -17,17 +17,7 @@
 
 namespace {
 
-// Deterministic values in [-1, 1) from a 64-bit LCG (test data, not the library RNG).
-template <class T>
-std::vector<T> pseudo_random(std::size_t n, std::uint64_t seed) {
-  std::vector<T> v(n);
-  std::uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-  for (auto& x : v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = static_cast<T>(static_cast<double>(s >> 11) / static_cast<double>(1ULL << 53) * 2.0 - 1.0);
-  }
-  return v;
-}
+using continua_cuda_test::pseudo_random;
 
 template <class T>
 thrust::device_vector<T> to_device(const std::vector<T>& h) {
