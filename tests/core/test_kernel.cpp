@@ -1,5 +1,6 @@
 // Kernel layer: for_each_index visits every index once; transform_reduce and the named
-// reductions agree with long-double references computed independently from the same data.
+// reductions agree with long-double references computed independently from the same data;
+// copy and axpy match their elementwise definitions and refuse mismatched sizes.
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <limits>
@@ -149,6 +150,39 @@ BOOST_AUTO_TEST_CASE(parameter_set_reductions_treat_all_tensors_as_one_vector) {
   BOOST_REQUIRE_SMALL(continua::sum(range) - double(ref_sum(flat)),
                       reduction_tolerance(flat.size(), abs_flat));
   BOOST_TEST(continua::tensor_count(range) == 3u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(copy_and_axpy_match_the_elementwise_definition, C, tensor_types) {
+  for (std::size_t n : sizes) {
+    const auto xv = pseudo_random(n, 3);
+    const auto yv = pseudo_random(n, 4);
+    const C x = make<C>::from(xv);
+    C y = make<C>::from(yv);
+    using T = continua::value_t<C>;
+    const T alpha = T(-0.75);
+    continua::axpy(alpha, x, y);
+    const auto after_axpy = to_host(y);
+    for (std::size_t i = 0; i < n; ++i) {
+      const T expected = static_cast<T>(yv[i]) + alpha * static_cast<T>(xv[i]);
+      BOOST_REQUIRE_SMALL(double(after_axpy[i] - expected),
+                          4 * double(std::numeric_limits<T>::epsilon()));
+    }
+    continua::copy(x, y);
+    const auto after_copy = to_host(y);
+    for (std::size_t i = 0; i < n; ++i) BOOST_REQUIRE_EQUAL(after_copy[i], static_cast<T>(xv[i]));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(copy_and_axpy_refuse_mismatched_sizes_and_leave_the_destination) {
+  const std::vector<double> x{1, 2, 3};
+  std::vector<double> y{5, 6};
+  BOOST_CHECK_THROW(continua::copy(x, y), continua::size_mismatch);
+  BOOST_CHECK_THROW(continua::axpy(2.0, x, y), continua::size_mismatch);
+  BOOST_TEST(y == (std::vector<double>{5, 6}), boost::test_tools::per_element());
+  // An rvalue view is a valid destination.
+  std::vector<double> z(3, 0.0);
+  continua::copy(x, continua::as_span(z));
+  BOOST_TEST(z == x, boost::test_tools::per_element());
 }
 
 #if CONTINUA_TEST_THRUST

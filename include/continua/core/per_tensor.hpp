@@ -72,4 +72,26 @@ decltype(auto) slot_at(C& slots, Index index) {
   }
 }
 
+// Calls f(k, slot) for every slot of per-tensor state, k counting from 0 in tensor order.
+template <class Slots, class F>
+void for_each_slot(Slots& slots, F&& f) {
+  using D = std::remove_cvref_t<Slots>;
+  if constexpr (requires { typename D::allocator_type; }) {
+    for (std::size_t k = 0; k < slots.size(); ++k) f(k, slots[k]);
+  } else if constexpr (requires { std::tuple_size<D>::value; }) {
+    [&]<std::size_t... K>(std::index_sequence<K...>) { (f(K, std::get<K>(slots)), ...); }
+    (std::make_index_sequence<std::tuple_size_v<D>>{});
+  } else {
+    f(std::size_t{0}, slots);
+  }
+}
+
+// The number of per-tensor slots.
+template <class Slots>
+std::size_t slot_count(const Slots& slots) {
+  std::size_t n = 0;
+  for_each_slot(slots, [&](std::size_t, const auto&) { ++n; });
+  return n;
+}
+
 }  // namespace continua

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "continua/core/buffer.hpp"
+#include "continua/core/per_tensor.hpp"
 #include "continua/io/checkpoint.hpp"
 #include "continua/optim/chain.hpp"
 #include "continua/optim/optimizer.hpp"
@@ -75,26 +76,6 @@ void visit_fields(const std::string& prefix, Fields&& fields, F& f) {
   std::size_t j = 0;
   std::apply([&](auto&... field) { (f(prefix + std::to_string(j++), field), ...); },
              std::forward<Fields>(fields));
-}
-
-template <class Slots, class F>
-void for_each_slot(Slots& slots, F&& f) {
-  using D = std::remove_cvref_t<Slots>;
-  if constexpr (requires { typename D::allocator_type; }) {
-    for (std::size_t k = 0; k < slots.size(); ++k) f(k, slots[k]);
-  } else if constexpr (requires { std::tuple_size<D>::value; }) {
-    [&]<std::size_t... K>(std::index_sequence<K...>) { (f(K, std::get<K>(slots)), ...); }
-    (std::make_index_sequence<std::tuple_size_v<D>>{});
-  } else {
-    f(std::size_t{0}, slots);
-  }
-}
-
-template <class Slots>
-std::size_t slot_count(const Slots& slots) {
-  std::size_t n = 0;
-  for_each_slot(slots, [&](std::size_t, const auto&) { ++n; });
-  return n;
 }
 
 // Calls f(record_name, leaf) for every buffer and scalar of part x's state s (const or not), in

@@ -27,7 +27,6 @@
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/io/checkpoint.hpp"
-#include "continua/optim/serialize.hpp"
 
 namespace continua::regularize::detail {
 
@@ -48,10 +47,8 @@ inline void check_positive(std::string_view who, std::string_view field, double 
 
 // ---- slots -------------------------------------------------------------------------------------
 
-// The slot walk of optimizer checkpoints: f(k, slot) for a single object, std::tuple or
-// std::vector of slots, so both families index per-tensor state the same way.
-using optim::detail::for_each_slot;
-using optim::detail::slot_count;
+using continua::for_each_slot;
+using continua::slot_count;
 
 // Builds one Slot per tensor, every buffer of it sized like the tensor and zero.
 template <template <class, class> class Slot, parameter_set P>
