@@ -1,7 +1,7 @@
 # The two README commands. Everything else lives in CMakePresets.json and scripts/.
 JOBS ?= $(shell nproc)
 
-.PHONY: deps test demo bench format clean gpu-kit
+.PHONY: deps test demo bench format clean gpu-kit docs
 
 deps:
 	bash scripts/install-deps.sh
@@ -25,6 +25,11 @@ bench: deps
 	cmake --preset release
 	cmake --build --preset release -j $(JOBS)
 	./build/release/bench/bench_core --benchmark_counters_tabular=true
+
+# API reference (Doxygen) of the public headers: build/docs/html/index.html. Fails on any Doxygen
+# warning and on any public component without documentation (scripts/check-api-docs.py).
+docs: deps
+	bash scripts/api-docs.sh
 
 format:
 	find include tests bench examples -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' | xargs clang-format -i

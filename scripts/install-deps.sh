@@ -11,6 +11,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-pip
+  doxygen
 )
 if [ ! -x /usr/local/cuda/bin/nvcc ]; then
   packages+=(libthrust-dev)
