@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/linalg_reference.hpp"
 #include "continua/core/linalg.hpp"
 
 #if CONTINUA_TEST_THRUST
@@ -32,6 +33,7 @@ using continua::span;
 using continua::linalg::op;
 using continua::linalg::triangle;
 using ld = long double;
+using namespace continua_test::linalg_reference;
 
 template <class T, class Space>
 struct config {
@@ -44,74 +46,6 @@ using configs = boost::mpl::list<config<float, host_space>, config<double, host_
                                  config<float, device_space>, config<double, device_space>
 #endif
                                  >;
-
-const layout layouts[] = {layout::row_major, layout::col_major};
-const op ops[] = {op::none, op::transpose};
-
-std::string name(layout l) { return l == layout::row_major ? "row-major" : "col-major"; }
-std::string name(op o) { return o == op::none ? "N" : "T"; }
-
-template <class T>
-ld eps() {
-  return static_cast<ld>(std::numeric_limits<T>::epsilon());
-}
-
-// A matrix of long doubles, the reference arithmetic of every check.
-struct lmat {
-  std::size_t rows = 0, cols = 0;
-  std::vector<ld> v;
-  lmat(std::size_t r, std::size_t c, ld fill = 0) : rows(r), cols(c), v(r * c, fill) {}
-  ld& operator()(std::size_t i, std::size_t j) { return v[i * cols + j]; }
-  ld operator()(std::size_t i, std::size_t j) const { return v[i * cols + j]; }
-};
-
-// Deterministic values in [-1, 1) from a 64-bit LCG (test data only).
-lmat random_matrix(std::size_t r, std::size_t c, std::uint64_t seed) {
-  lmat m(r, c);
-  std::uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-  for (auto& x : m.v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = static_cast<ld>(s >> 11) / static_cast<ld>(1ULL << 53) * 2 - 1;
-  }
-  return m;
-}
-
-lmat transpose(const lmat& a) {
-  lmat t(a.cols, a.rows);
-  for (std::size_t i = 0; i < a.rows; ++i)
-    for (std::size_t j = 0; j < a.cols; ++j) t(j, i) = a(i, j);
-  return t;
-}
-lmat apply(op o, const lmat& a) { return o == op::none ? a : transpose(a); }
-lmat abs(const lmat& a) {
-  lmat r = a;
-  for (auto& x : r.v) x = std::fabs(x);
-  return r;
-}
-lmat product(const lmat& a, const lmat& b) {
-  lmat c(a.rows, b.cols);
-  for (std::size_t i = 0; i < a.rows; ++i)
-    for (std::size_t p = 0; p < a.cols; ++p)
-      for (std::size_t j = 0; j < b.cols; ++j) c(i, j) += a(i, p) * b(p, j);
-  return c;
-}
-lmat identity(std::size_t n) {
-  lmat e(n, n);
-  for (std::size_t i = 0; i < n; ++i) e(i, i) = 1;
-  return e;
-}
-// Values as they are once stored in T: the inputs the routine actually sees.
-template <class T>
-lmat rounded(const lmat& a) {
-  lmat r = a;
-  for (auto& x : r.v) x = static_cast<ld>(static_cast<T>(x));
-  return r;
-}
-ld frobenius(const lmat& a) {
-  ld s = 0;
-  for (ld x : a.v) s += x * x;
-  return std::sqrt(s);
-}
 
 template <class T, class Space>
 struct storage_of {
@@ -182,19 +116,6 @@ class stored_vector {
   typename traits::type data_;
 };
 
-// Largest |got - want| / bound over all elements (0/0 counts as 0): at most 1 passes.
-ld worst_ratio(const lmat& got, const lmat& want, const lmat& bound) {
-  ld worst = 0;
-  for (std::size_t i = 0; i < got.v.size(); ++i) {
-    const ld err = std::fabs(got.v[i] - want.v[i]);
-    if (std::isnan(got.v[i])) return std::numeric_limits<ld>::infinity();
-    if (err == 0) continue;
-    worst =
-        std::max(worst, bound.v[i] > 0 ? err / bound.v[i] : std::numeric_limits<ld>::infinity());
-  }
-  return worst;
-}
-
 // Largest error/bound ratio seen per suite, printed so a run shows how tight each bound is.
 struct tracker {
   std::string what;
@@ -210,21 +131,6 @@ std::string type_name() {
 template <class S>
 std::string space_name() {
   return std::is_same_v<S, host_space> ? "host" : "device";
-}
-
-// SPD matrix MᵀM + n I from a random M; for large n (where the n³ long-double product would
-// dominate the suite) the symmetric part of M plus 2n I, SPD by Gershgorin's theorem.
-lmat spd(std::size_t n, std::uint64_t seed) {
-  const lmat m = random_matrix(n, n, seed);
-  if (n > 100) {
-    lmat a(n, n);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) a(i, j) = (m(i, j) + m(j, i)) / 2 + (i == j ? 2 * n : 0);
-    return a;
-  }
-  lmat a = product(transpose(m), m);
-  for (std::size_t i = 0; i < n; ++i) a(i, i) += static_cast<ld>(n);
-  return a;
 }
 
 }  // namespace
@@ -251,7 +157,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_matches_long_double_triple_loop, C, configs) 
             rounded<T>(random_matrix(ob == op::none ? k : n, ob == op::none ? n : k, ++seed));
         const lmat c0 = rounded<T>(random_matrix(m, n, ++seed));
         lmat want = product(apply(oa, a), apply(ob, b));
-        lmat bound = product(abs(apply(oa, a)), abs(apply(ob, b)));
+        lmat bound = product(absolute(apply(oa, a)), absolute(apply(ob, b)));
         for (std::size_t i = 0; i < want.v.size(); ++i) {
           want.v[i] = ld(alpha) * want.v[i] + ld(beta) * c0.v[i];
           bound.v[i] = ld(k + 2) * eps<T>() *
@@ -278,7 +184,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_with_zero_beta_ignores_nan_in_c, C, configs) 
   using S = typename C::space;
   const lmat a = rounded<T>(random_matrix(4, 3, 11)), b = rounded<T>(random_matrix(3, 5, 12));
   const lmat want = product(a, b);
-  lmat bound = product(abs(a), abs(b));
+  lmat bound = product(absolute(a), absolute(b));
   for (auto& x : bound.v) x *= 5 * eps<T>();
   for (layout l : layouts) {
     stored<T, S> sa(a, l), sb(b, l), sc(lmat(4, 5, std::numeric_limits<ld>::quiet_NaN()), l);
@@ -310,7 +216,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(syrk_is_symmetric_and_matches_gemm, C, configs) {
       const lmat c0 = rounded<T>(sym);
       const lmat left = trans == op::transpose ? transpose(a) : a;  // C = left leftᵀ
       lmat want = product(left, transpose(left));
-      lmat bound = product(abs(left), transpose(abs(left)));
+      lmat bound = product(absolute(left), transpose(absolute(left)));
       for (std::size_t i = 0; i < want.v.size(); ++i) {
         want.v[i] = ld(alpha) * want.v[i] + ld(beta) * c0.v[i];
         bound.v[i] =
@@ -412,7 +318,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cholesky_solve_residual_is_small, C, configs) {
           continua::linalg::cholesky_solve(sl.cview(), sb.view());
           const lmat l = sl.read(), x = sb.read();
           const lmat ax = product(a, x);
-          lmat bound = product(product(abs(l), transpose(abs(l))), abs(x));
+          lmat bound = product(product(absolute(l), transpose(absolute(l))), absolute(x));
           for (auto& v : bound.v) v *= ld(3 * n + 1) * eps<T>();
           const ld r = worst_ratio(ax, b, bound);
           track.add(r);
@@ -476,7 +382,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(triangular_solve_matches_substitution, C, configs)
               stored<T, S> st(input, lt), sb(b, lb);
               continua::linalg::triangular_solve(uplo, trans, st.cview(), sb.view());
               const lmat got = sb.read();
-              lmat bound = product(product(abs(inv), abs(ot)), abs(got));
+              lmat bound = product(product(absolute(inv), absolute(ot)), absolute(got));
               for (auto& v : bound.v) v *= ld(n + 1) * eps<T>();
               const ld r = worst_ratio(got, want, bound);
               track.add(r);
