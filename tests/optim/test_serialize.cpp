@@ -321,10 +321,13 @@ BOOST_AUTO_TEST_CASE(loaded_state_equals_saved_state_and_records_are_named_as_do
   BOOST_TEST(r.schema_version() == 1u);
   std::vector<std::string> names;
   for (const auto& rec : r.records()) names.push_back(rec.name);
-  const std::vector<std::string> expected = {
-      "optim/structure",       "optim/tensors",         "1.scale_by_adam/s0",
-      "1.scale_by_adam/t0/f0", "1.scale_by_adam/t0/f1", "1.scale_by_adam/t0/f2",
-      "2.scale_by_learning_rate/s0"};
+  const std::vector<std::string> expected = {"optim/structure",
+                                             "optim/tensors",
+                                             "1.scale_by_adam/s0",
+                                             "1.scale_by_adam/t0/f0",
+                                             "1.scale_by_adam/t0/f1",
+                                             "1.scale_by_adam/t0/f2",
+                                             "2.scale_by_learning_rate/s0"};
   BOOST_TEST(names == expected, boost::test_tools::per_element());
   BOOST_TEST(r.get_text("optim/structure") ==
              "chain(add_decayed_weights,scale_by_adam,scale_by_learning_rate)");
@@ -456,17 +459,17 @@ BOOST_FIXTURE_TEST_CASE(wrong_magic_and_future_format_version, fixture) {
   for (int i = 0; i < 4; ++i)
     image[image.size() - 4 + i] = static_cast<unsigned char>(crc >> (8 * i));
   write_file(bad, image);
-  BOOST_TEST(has(refused(bad), "format version " +
-                                   std::to_string(io::checkpoint_format_version + 1) +
-                                   " is not supported"));
+  BOOST_TEST(has(
+      refused(bad),
+      "format version " + std::to_string(io::checkpoint_format_version + 1) + " is not supported"));
 }
 
 // tests/io/data/optim_adam_format_v1.ckpt is the Adam state of a 4-element float tensor written
 // by the format-1 code (tests/reference/write_v1_checkpoint.cpp): the chain and shapes match this
 // fixture's Adam, so only the format version can be what refuses it.
 BOOST_AUTO_TEST_CASE(a_format_1_checkpoint_is_refused_naming_both_versions) {
-  const auto v1 = fs::path(__FILE__).parent_path().parent_path() / "io" / "data" /
-                  "optim_adam_format_v1.ckpt";
+  const auto v1 =
+      fs::path(__FILE__).parent_path().parent_path() / "io" / "data" / "optim_adam_format_v1.ckpt";
   BOOST_TEST_REQUIRE(fs::exists(v1), v1);
   const auto opt = o::adam({.lr = 1e-2});
   std::vector<float> p = {0.5f, -1.25f, 2.0f, 0.0f};
@@ -474,8 +477,9 @@ BOOST_AUTO_TEST_CASE(a_format_1_checkpoint_is_refused_naming_both_versions) {
   run(opt, p, s, 0, 2);
   const auto before = snapshot(s);
   const auto m = io_error_of([&] { io::load(v1, opt, s); });
-  BOOST_TEST(has(m, "format version 1 is an older layout that this build does not read (this "
-                    "build reads format version 2)"),
+  BOOST_TEST(has(m,
+                 "format version 1 is an older layout that this build does not read (this "
+                 "build reads format version 2)"),
              m);
   BOOST_TEST((snapshot(s) == before));
 }
