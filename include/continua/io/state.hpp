@@ -85,8 +85,6 @@ concept state_array = (is_std_vector<bare<X>>::value &&
                        checkpoint_element<typename bare<X>::value_type>) ||
                       is_state_buffer<bare<X>>::value;
 
-}  // namespace detail
-
 // Only for the concepts below: a visitor that no describe_state is ever run with.
 struct state_probe {
   static constexpr bool loading = false;
@@ -99,9 +97,11 @@ struct state_probe {
   [[noreturn]] void fail(const std::string&) const;
 };
 
+}  // namespace detail
+
 // A type with a describe_state member template: a component, or a nested part of one.
 template <class C>
-concept describes_state = requires(C& c, state_probe& v) {
+concept describes_state = requires(C& c, detail::state_probe& v) {
   c.describe_state(v);
 };
 
