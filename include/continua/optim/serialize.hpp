@@ -175,8 +175,7 @@ namespace continua::io {
 template <class... Xs, class State>
 void save(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain,
           const State& state) {
-  const State& s = state;
-  io::save(path, optim::detail::chain_state<optim::chain_t<Xs...>, const State>(chain, s));
+  io::save(path, optim::detail::chain_state<optim::chain_t<Xs...>, const State>(chain, state));
 }
 
 // Reads a checkpoint written by save() into `state`, which must have been built by
@@ -188,7 +187,7 @@ template <class... Xs, class State>
 void load(const checkpoint_reader& r, const optim::chain_t<Xs...>& chain, State& state) {
   State next = state;
   optim::detail::chain_state<optim::chain_t<Xs...>, State> view(chain, next);
-  read_fields(r, view);
+  io::read_fields(r, view);
   state = std::move(next);
 }
 template <class... Xs, class State>
