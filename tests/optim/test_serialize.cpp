@@ -131,7 +131,7 @@ void check_bit_identical_resume(const Chain& opt, const P& initial) {
   P p = initial;
   auto s = opt.init(p);
   run(opt, p, s, 0, 50);
-  o::save(path, opt, s);
+  io::save(path, opt, s);
   const P p50 = p;
   run(opt, p, s, 50, 100);
   const auto uninterrupted = raw_bytes(p);
@@ -139,7 +139,7 @@ void check_bit_identical_resume(const Chain& opt, const P& initial) {
   const Chain fresh_chain = opt;
   P q = p50;
   auto resumed = fresh_chain.init(q);
-  o::load(path, fresh_chain, resumed);
+  io::load(path, fresh_chain, resumed);
   run(fresh_chain, q, resumed, 50, 100);
   const auto after_resume = raw_bytes(q);
   BOOST_TEST_REQUIRE(after_resume.size() == uninterrupted.size());
@@ -285,7 +285,7 @@ BOOST_AUTO_TEST_CASE(optimizer_overloads) {
     auto g = grads_for(p, step);
     opt.step(p, g);
   }
-  o::save(path, opt);
+  io::save(path, opt);
   const auto p50 = p;
   for (int step = 50; step < 100; ++step) {
     auto g = grads_for(p, step);
@@ -293,7 +293,7 @@ BOOST_AUTO_TEST_CASE(optimizer_overloads) {
   }
   auto q = p50;
   o::optimizer resumed(o::adam({.lr = 1e-2}), q);
-  o::load(path, resumed);
+  io::load(path, resumed);
   BOOST_TEST(snapshot(resumed.state()).adam_count == 50);
   for (int step = 50; step < 100; ++step) {
     auto g = grads_for(q, step);
@@ -310,9 +310,9 @@ BOOST_AUTO_TEST_CASE(loaded_state_equals_saved_state_and_records_are_named_as_do
   auto p = make_tensor<float_tensor>(33, 9);
   auto s = opt.init(p);
   run(opt, p, s, 0, 17);
-  o::save(path, opt, s);
+  io::save(path, opt, s);
   auto s2 = opt.init(p);
-  o::load(path, opt, s2);
+  io::load(path, opt, s2);
   BOOST_TEST(snapshot(s2) == snapshot(s));
   BOOST_TEST(snapshot(s2).adam_count == 17);
 
@@ -321,10 +321,13 @@ BOOST_AUTO_TEST_CASE(loaded_state_equals_saved_state_and_records_are_named_as_do
   BOOST_TEST(r.schema_version() == 1u);
   std::vector<std::string> names;
   for (const auto& rec : r.records()) names.push_back(rec.name);
-  const std::vector<std::string> expected = {"optim/structure",       "1.scale_by_adam/s0",
-                                             "1.scale_by_adam/t0/f0", "1.scale_by_adam/t0/f1",
-                                             "1.scale_by_adam/t0/f2", "2.scale_by_learning_rate/s0",
-                                             "optim/tensors"};
+  const std::vector<std::string> expected = {"optim/structure",
+                                             "optim/tensors",
+                                             "1.scale_by_adam/s0",
+                                             "1.scale_by_adam/t0/f0",
+                                             "1.scale_by_adam/t0/f1",
+                                             "1.scale_by_adam/t0/f2",
+                                             "2.scale_by_learning_rate/s0"};
   BOOST_TEST(names == expected, boost::test_tools::per_element());
   BOOST_TEST(r.get_text("optim/structure") ==
              "chain(add_decayed_weights,scale_by_adam,scale_by_learning_rate)");
@@ -350,14 +353,14 @@ struct fixture {
     auto q = p;
     auto s = opt.init(q);
     run(opt, q, s, 0, 30);
-    o::save(good, opt, s);
+    io::save(good, opt, s);
     run(opt, p, target, 0, 7);
   }
   // Loads `file` into the 7-step state; returns the io_error message and requires the state to
   // be exactly what it was.
   std::string refused(const fs::path& file) {
     const auto before = snapshot(target);
-    const auto message = io_error_of([&] { o::load(file, opt, target); });
+    const auto message = io_error_of([&] { io::load(file, opt, target); });
     BOOST_TEST(message != "<no io_error thrown>");
     BOOST_TEST((snapshot(target) == before), "state changed by a failed load: " << message);
     return message;
@@ -365,14 +368,14 @@ struct fixture {
 };
 
 BOOST_FIXTURE_TEST_CASE(the_good_checkpoint_does_load, fixture) {
-  o::load(good, opt, target);
+  io::load(good, opt, target);
   BOOST_TEST(snapshot(target).adam_count == 30);
 }
 
 BOOST_FIXTURE_TEST_CASE(checkpoint_of_another_chain, fixture) {
   auto sgd = o::sgd({.lr = 1e-2, .momentum = 0.9});
   auto s = sgd.init(p);
-  o::save(bad, sgd, s);
+  io::save(bad, sgd, s);
   const auto m = refused(bad);
   BOOST_TEST(has(m,
                  "holds the state of chain(add_decayed_weights,trace,scale_by_learning_rate), "
@@ -384,7 +387,7 @@ BOOST_FIXTURE_TEST_CASE(checkpoint_of_another_chain, fixture) {
 BOOST_FIXTURE_TEST_CASE(checkpoint_of_a_differently_sized_tensor, fixture) {
   auto other = make_tensor<float_tensor>(21, 12);
   auto s = opt.init(other);
-  o::save(bad, opt, s);
+  io::save(bad, opt, s);
   const auto m = refused(bad);
   BOOST_TEST(has(m, "record '1.scale_by_adam/t0/f0': expected shape [20], found [21]"), m);
 }
@@ -393,7 +396,7 @@ BOOST_FIXTURE_TEST_CASE(checkpoint_of_another_element_type, fixture) {
   auto other = make_tensor<double_tensor>(20, 12);
   const auto chain = o::adam({.lr = 1e-2});
   auto s = chain.init(other);
-  o::save(bad, chain, s);
+  io::save(bad, chain, s);
   const auto m = refused(bad);
   BOOST_TEST(has(m, "record '1.scale_by_adam/t0/f0': expected f32, found f64"), m);
 }
@@ -401,7 +404,7 @@ BOOST_FIXTURE_TEST_CASE(checkpoint_of_another_element_type, fixture) {
 BOOST_FIXTURE_TEST_CASE(checkpoint_with_amsgrad_buffers, fixture) {
   const auto chain = o::amsgrad({.lr = 1e-2});
   auto s = chain.init(p);
-  o::save(bad, chain, s);
+  io::save(bad, chain, s);
   const auto m = refused(bad);
   BOOST_TEST(has(m, "record '1.scale_by_adam/t0/f2': expected shape [0], found [20]"), m);
 }
@@ -409,13 +412,13 @@ BOOST_FIXTURE_TEST_CASE(checkpoint_with_amsgrad_buffers, fixture) {
 BOOST_FIXTURE_TEST_CASE(checkpoint_of_another_tensor_count, fixture) {
   std::vector<float_tensor> three = {p, p, p};
   auto s3 = opt.init(three);
-  o::save(bad, opt, s3);
+  io::save(bad, opt, s3);
   std::vector<float_tensor> two = {p, p};
   auto s2 = opt.init(two);
   std::vector<float_tensor> two_run = two;
   run(opt, two_run, s2, 0, 3);
   const auto before = std::get<1>(s2).slots[1].mu.to_host();
-  const auto m = io_error_of([&] { o::load(bad, opt, s2); });
+  const auto m = io_error_of([&] { io::load(bad, opt, s2); });
   BOOST_TEST(has(m, "it holds state for 3 parameter tensors, but this state has 2"), m);
   BOOST_TEST(std::get<1>(s2).slots[1].mu.to_host() == before);
   BOOST_TEST(std::get<1>(s2).scalars.count == 3);
@@ -450,12 +453,35 @@ BOOST_FIXTURE_TEST_CASE(wrong_magic_and_future_format_version, fixture) {
   write_file(bad, image);
   BOOST_TEST(has(refused(bad), "bad magic"));
   image = read_file(good);
-  image[8] = 2;  // format version 2, CRC recomputed so only the version is wrong
+  // The next format version, CRC recomputed so only the version is wrong.
+  image[8] = static_cast<unsigned char>(io::checkpoint_format_version + 1);
   const std::uint32_t crc = continua::io::crc32(image.data(), image.size() - 4);
   for (int i = 0; i < 4; ++i)
     image[image.size() - 4 + i] = static_cast<unsigned char>(crc >> (8 * i));
   write_file(bad, image);
-  BOOST_TEST(has(refused(bad), "format version 2 is not supported"));
+  BOOST_TEST(has(
+      refused(bad),
+      "format version " + std::to_string(io::checkpoint_format_version + 1) + " is not supported"));
+}
+
+// tests/io/data/optim_adam_format_v1.ckpt is the Adam state of a 4-element float tensor written
+// by the format-1 code (tests/reference/write_v1_checkpoint.cpp): the chain and shapes match this
+// fixture's Adam, so only the format version can be what refuses it.
+BOOST_AUTO_TEST_CASE(a_format_1_checkpoint_is_refused_naming_both_versions) {
+  const auto v1 =
+      fs::path(__FILE__).parent_path().parent_path() / "io" / "data" / "optim_adam_format_v1.ckpt";
+  BOOST_TEST_REQUIRE(fs::exists(v1), v1);
+  const auto opt = o::adam({.lr = 1e-2});
+  std::vector<float> p = {0.5f, -1.25f, 2.0f, 0.0f};
+  auto s = opt.init(p);
+  run(opt, p, s, 0, 2);
+  const auto before = snapshot(s);
+  const auto m = io_error_of([&] { io::load(v1, opt, s); });
+  BOOST_TEST(has(m,
+                 "format version 1 is an older layout that this build does not read (this "
+                 "build reads format version 2)"),
+             m);
+  BOOST_TEST((snapshot(s) == before));
 }
 
 BOOST_FIXTURE_TEST_CASE(wrong_kind_and_future_schema, fixture) {
@@ -498,9 +524,9 @@ BOOST_FIXTURE_TEST_CASE(failed_save_keeps_the_previous_checkpoint, fixture) {
   const auto image = read_file(good);
   fs::create_directories(d.path / "good.ckpt.tmp" / "squatter");
   auto s = opt.init(p);
-  BOOST_CHECK_THROW(o::save(good, opt, s), continua::io_error);
+  BOOST_CHECK_THROW(io::save(good, opt, s), continua::io_error);
   BOOST_TEST(read_file(good) == image);
-  o::load(good, opt, target);
+  io::load(good, opt, target);
   BOOST_TEST(snapshot(target).adam_count == 30);
 }
 

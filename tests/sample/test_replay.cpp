@@ -1,8 +1,8 @@
 // Replay buffers: the reservoir keeps every stream position with probability k/n (chi-square over
 // independent seeded runs), the class-balanced buffer keeps per-class counts within one of each
 // other, batches are drawn only from stored rows, uniformly and without replacement; bad input
-// and damaged checkpoints are refused with the buffer unchanged, and save/load resumes the
-// random decisions bit-identically.
+// and damaged or forged checkpoints are refused with the buffer unchanged, and io::save/io::load
+// resumes the random decisions bit-identically.
 #include <unistd.h>
 #include <algorithm>
 #include <boost/mpl/list.hpp>
@@ -12,16 +12,21 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <set>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "continua/io/state.hpp"
 #include "continua/sample.hpp"
 
 namespace s = continua::sample;
+namespace io = continua::io;
 namespace fs = std::filesystem;
 
 namespace {
@@ -332,9 +337,9 @@ void checkpoint_case() {
   std::vector<std::int32_t> l(5);
   a.sample_batch(f, l);
   temp_file file;
-  a.save(file.path);
+  io::save(file.path, a);
   B b({.capacity = 32, .feature_dim = 3, .seed = 1234});
-  b.load(file.path);
+  io::load(file.path, b);
   BOOST_TEST((snapshot<B>(a) == snapshot<B>(b)));
   for (int round = 0; round < 5; ++round) {
     const std::size_t from = 150 + 30 * static_cast<std::size_t>(round);
@@ -355,13 +360,13 @@ void checkpoint_case() {
   fresh.add(std::span<const T>(rows.data(), 30), std::span<const std::int32_t>(labels.data(), 10));
   const snapshot<B> kept(fresh);
   B wrong_cap({.capacity = 31, .feature_dim = 3});
-  BOOST_CHECK_THROW(wrong_cap.load(file.path), continua::io_error);
+  BOOST_CHECK_THROW(io::load(file.path, wrong_cap), continua::io_error);
   BOOST_TEST(wrong_cap.size() == 0u);
   Other wrong_type({.capacity = 32, .feature_dim = 3});
-  BOOST_CHECK_THROW(wrong_type.load(file.path), continua::io_error);
+  BOOST_CHECK_THROW(io::load(file.path, wrong_type), continua::io_error);
   BOOST_TEST(wrong_type.size() == 0u);
   flip_byte(file.path, static_cast<std::size_t>(fs::file_size(file.path) / 2));
-  BOOST_CHECK_THROW(fresh.load(file.path), continua::io_error);
+  BOOST_CHECK_THROW(io::load(file.path, fresh), continua::io_error);
   BOOST_TEST((snapshot<B>(fresh) == kept));
 }
 
@@ -375,9 +380,143 @@ BOOST_AUTO_TEST_CASE(class_balanced_checkpoints_resume_bit_identically) {
   // A reservoir file is not a class-balanced one.
   s::reservoir_buffer<float> r({.capacity = 4, .feature_dim = 3});
   temp_file file;
-  r.save(file.path);
+  io::save(file.path, r);
   s::class_balanced_buffer<float> c({.capacity = 4, .feature_dim = 3});
-  BOOST_CHECK_THROW(c.load(file.path), continua::io_error);
+  BOOST_CHECK_THROW(io::load(file.path, c), continua::io_error);
+}
+
+// Copies checkpoint `from` to `to` record by record, with record `name` replaced by `edit`'s
+// change to its elements: a forged file, intact as a file, whose content no buffer can hold.
+template <class E, class Edit>
+void forge(const fs::path& from, const fs::path& to, const std::string& name, Edit&& edit) {
+  const io::checkpoint_reader r(from);
+  io::checkpoint_writer w(r.kind(), r.schema_version());
+  bool found = false;
+  for (const auto& rec : r.records()) {
+    const auto copy = [&]<class U>(std::type_identity<U>) {
+      std::vector<U> v = r.get<U>(rec.name);
+      if constexpr (std::is_same_v<U, E>) {
+        if (rec.name == name) {
+          edit(v);
+          found = true;
+        }
+      }
+      w.add(rec.name, std::span<const U>(v), rec.shape);
+    };
+    switch (rec.type) {
+      case io::dtype::i32:
+        copy(std::type_identity<std::int32_t>{});
+        break;
+      case io::dtype::u64:
+        copy(std::type_identity<std::uint64_t>{});
+        break;
+      case io::dtype::f32:
+        copy(std::type_identity<float>{});
+        break;
+      case io::dtype::f64:
+        copy(std::type_identity<double>{});
+        break;
+      default:
+        BOOST_FAIL("unexpected dtype in a replay checkpoint");
+    }
+  }
+  BOOST_TEST_REQUIRE(found, "no record " << name);
+  w.save(to);
+}
+
+template <class F>
+std::string io_error_of(F&& f) {
+  try {
+    f();
+  } catch (const continua::io_error& e) {
+    return e.what();
+  }
+  return "<no io_error thrown>";
+}
+
+// Each forged checkpoint breaks one rule a loaded buffer relies on (rows within the stream,
+// a permutation, stream positions, finite features, the generators' keys, the reservoir's size,
+// the class lists); loading it must throw io_error saying which, and leave the buffer as it was.
+template <class B>
+void forged_case(
+    const std::vector<
+        std::pair<std::string, std::function<void(const fs::path&, const fs::path&)>>>& forgeries) {
+  using T = typename snapshot<B>::T;
+  const auto rows = stream_rows<T>(0, 40);
+  std::vector<std::int32_t> labels(40);
+  for (std::size_t t = 0; t < labels.size(); ++t) labels[t] = static_cast<std::int32_t>(t % 3);
+  B a({.capacity = 16, .feature_dim = 3, .seed = 5});
+  a.add(std::span<const T>(rows.data(), 3 * 10), std::span<const std::int32_t>(labels.data(), 10));
+  temp_file good, bad;
+  io::save(good.path, a);
+  B target({.capacity = 16, .feature_dim = 3, .seed = 8});
+  target.add(std::span<const T>(rows.data() + 30, 3 * 20),
+             std::span<const std::int32_t>(labels.data() + 10, 20));
+  const snapshot<B> before(target);
+  for (const auto& [expected, make] : forgeries) {
+    make(good.path, bad.path);
+    const auto m = io_error_of([&] { io::load(bad.path, target); });
+    BOOST_TEST(m.find(expected) != std::string::npos, m << " (expected: " << expected << ")");
+    BOOST_TEST((snapshot<B>(target) == before));
+  }
+  io::load(good.path, target);  // and the untouched file loads
+  BOOST_TEST((snapshot<B>(target) == snapshot<B>(a)));
+}
+
+using forgery = std::function<void(const fs::path&, const fs::path&)>;
+template <class E, class Edit>
+forgery edit(std::string name, Edit e) {
+  return [name, e](const fs::path& from, const fs::path& to) { forge<E>(from, to, name, e); };
+}
+
+template <class T>
+std::vector<std::pair<std::string, forgery>> store_forgeries() {
+  using u64 = std::vector<std::uint64_t>;
+  return {
+      {"holds more rows than the stream had",
+       edit<std::uint64_t>("seen", [](u64& v) { v[0] = 9; })},
+      {"perm is not a permutation of the rows",
+       edit<std::uint64_t>("perm", [](u64& v) { v[3] = v[4]; })},
+      {"a stream position lies past the end of the stream",
+       edit<std::uint64_t>("positions", [](u64& v) { v[2] = 10; })},
+      {"features hold NaN or Inf",
+       edit<T>("features", [](std::vector<T>& v) { v[7] = std::numeric_limits<T>::infinity(); })},
+      {"the sampler is not stream 1 of the seed",
+       edit<std::uint64_t>("sampler", [](u64& v) { v[1] = 0; })},
+      {"the chooser is not stream 0 of the seed",
+       edit<std::uint64_t>("chooser", [](u64& v) { v[0] += 1; })},
+      {"record 'capacity' holds 17, but this",
+       edit<std::uint64_t>("capacity", [](u64& v) { v[0] = 17; })},
+  };
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(forged_reservoir_checkpoints_are_refused_unchanged, T, real_types) {
+  auto f = store_forgeries<T>();
+  f.push_back({"a reservoir holds min(seen, capacity) rows",
+               edit<std::uint64_t>("seen", [](std::vector<std::uint64_t>& v) { v[0] = 11; })});
+  forged_case<s::reservoir_buffer<T>>(f);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(forged_class_balanced_checkpoints_are_refused_unchanged, T,
+                              real_types) {
+  using u64 = std::vector<std::uint64_t>;
+  auto f = store_forgeries<T>();
+  f.push_back({"class slot lists do not match the stored labels",
+               edit<std::uint64_t>("class_slots", [](u64& v) { std::swap(v[0], v.back()); })});
+  f.push_back({"class slot lists overrun the stored rows",
+               edit<std::uint64_t>("class_counts", [](u64& v) { v[0] += 5; })});
+  f.push_back({"class slot lists do not cover the stored rows",
+               edit<std::uint64_t>("class_counts", [](u64& v) { v[0] -= 1; })});
+  f.push_back(
+      {"a class holds more rows than it offered", edit<std::uint64_t>("class_seen", [](u64& v) {
+         v[0] -= 3;
+         v[1] += 3;
+       })});
+  f.push_back({"per-class seen counts do not add up to seen",
+               edit<std::uint64_t>("class_seen", [](u64& v) { v[0] += 1; })});
+  f.push_back(
+      {"duplicate class label", edit<std::int32_t>("class_labels", [](auto& v) { v[1] = v[0]; })});
+  forged_case<s::class_balanced_buffer<T>>(f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

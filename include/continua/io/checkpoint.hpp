@@ -40,8 +40,10 @@
 
 namespace continua::io {
 
-// The container format this header writes, and the newest it reads.
-inline constexpr std::uint32_t checkpoint_format_version = 1;
+// The container format this header writes, and the only one it reads. Version 2 came with the
+// one checkpoint pattern (io/state.hpp), whose record layouts differ from version 1's; there is
+// no reader for older layouts before a first release, so a version-1 file is refused by name.
+inline constexpr std::uint32_t checkpoint_format_version = 2;
 inline constexpr char checkpoint_magic[8] = {'C', 'O', 'N', 'T', 'I', 'N', 'U', 'A'};
 inline constexpr std::size_t checkpoint_max_name_length = 4096;
 inline constexpr std::size_t checkpoint_max_rank = 16;
@@ -629,10 +631,14 @@ class checkpoint_reader {
     if (size < 12)
       corrupt("truncated: " + std::to_string(size) + " bytes, shorter than a checkpoint header");
     format_ = detail::get_le<std::uint32_t>(b + 8);
-    if (format_ == 0 || format_ > checkpoint_format_version)
-      corrupt("format version " + std::to_string(format_) +
-              " is not supported (this build reads 1 to " +
-              std::to_string(checkpoint_format_version) + ")");
+    if (format_ != checkpoint_format_version) {
+      const std::string reads =
+          " (this build reads format version " + std::to_string(checkpoint_format_version) + ")";
+      if (format_ > 0 && format_ < checkpoint_format_version)
+        corrupt("format version " + std::to_string(format_) +
+                " is an older layout that this build does not read" + reads);
+      corrupt("format version " + std::to_string(format_) + " is not supported" + reads);
+    }
     if (size < fixed + 8 + 4)
       corrupt("truncated: " + std::to_string(size) + " bytes, shorter than a checkpoint header");
     const std::uint64_t declared = detail::get_le<std::uint64_t>(b + 12);

@@ -1,13 +1,11 @@
-// Checkpoints of optimizer state: save/load of a chain's state (or an optimizer's) through
-// continua::io checkpoints, so training resumes bit-identically. Format: docs/checkpoints.md.
+// Checkpoints of optimizer state: continua::io::save / io::load of an optimizer, or of a chain
+// with its state, so training resumes bit-identically. Format: docs/checkpoints.md.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,13 +17,14 @@
 #include "continua/core/buffer.hpp"
 #include "continua/core/per_tensor.hpp"
 #include "continua/io/checkpoint.hpp"
+#include "continua/io/state.hpp"
 #include "continua/optim/chain.hpp"
 #include "continua/optim/optimizer.hpp"
 
 namespace continua::optim {
 
-// The checkpoint kind written by optim::save, and the newest layout of its records that
-// optim::load reads. Bump the schema when the record layout below changes.
+// The checkpoint kind of a chain's state, and the newest layout of its records that io::load
+// reads. Bump the schema when the record layout below changes.
 inline constexpr std::string_view checkpoint_kind = "optim.chain";
 inline constexpr std::uint32_t checkpoint_schema = 1;
 
@@ -49,8 +48,7 @@ std::string part_name() {
   } else {
     static_assert(
         requires { X::name; },
-        "continua::optim::save/load: a transformation needs a static `name` to be "
-        "checkpointed");
+        "continua::io::save/load: a transformation needs a static `name` to be checkpointed");
     return std::string(X::name);
   }
 }
@@ -106,8 +104,8 @@ void walk_state(const X& x, S& s, const std::string& prefix, F& f, std::size_t& 
   } else {
     static_assert(
         requires { s.fields(); },
-        "continua::optim::save/load: this transformation's state has no fields(), so "
-        "it cannot be checkpointed");
+        "continua::io::save/load: this transformation's state has no fields(), so it cannot "
+        "be checkpointed");
     visit_fields(prefix + "f", s.fields(), f);
   }
 }
@@ -116,105 +114,112 @@ template <class Leaf>
 constexpr void check_leaf() {
   using L = std::remove_cvref_t<Leaf>;
   static_assert(is_buffer<L>::value || io::checkpoint_element<L>,
-                "continua::optim::save/load: a state field must be a continua::buffer or an "
-                "arithmetic scalar");
+                "continua::io::save/load: an optimizer state field must be a continua::buffer or "
+                "an arithmetic scalar");
 }
+
+// A chain and a state of it (State is const for saving) as one checkpointable component. Its
+// fields come from the parts' fields(), which carry no names, so records are numbered (s<j>,
+// f<j>) in the order of fields(); the chain's structure and the tensor count come first, so a
+// checkpoint of another chain or parameter set is refused by those before any buffer is read.
+template <class Chain, class State>
+class chain_state {
+ public:
+  static constexpr std::string_view checkpoint_kind = optim::checkpoint_kind;
+  static constexpr std::uint32_t checkpoint_schema = optim::checkpoint_schema;
+
+  chain_state(const Chain& chain, State& state) : chain_(chain), state_(state) {}
+
+  template <class V>
+  void describe_state(V& v) {
+    const std::string expected = structure_of<Chain>();
+    std::string structure = expected;
+    v.field("optim/structure", structure);
+    if constexpr (V::loading)
+      if (structure != expected)
+        v.fail("it holds the state of " + structure + ", but the chain is " + expected);
+
+    std::size_t tensors = 0;
+    auto none = [](const std::string&, const auto&) {};
+    walk_state(chain_, std::as_const(state_), "", none, tensors);
+    auto count = static_cast<std::uint64_t>(tensors);
+    v.field("optim/tensors", count);
+    if constexpr (V::loading)
+      if (count != tensors)
+        v.fail("it holds state for " + std::to_string(count) +
+               " parameter tensors, but this state has " + std::to_string(tensors));
+
+    auto leaf = [&](const std::string& name, auto& x) {
+      check_leaf<decltype(x)>();
+      v.field(name, x);
+    };
+    walk_state(chain_, state_, "", leaf, tensors);
+  }
+
+ private:
+  const Chain& chain_;
+  State& state_;
+};
 
 }  // namespace detail
 
-// Writes `state` (the state of `chain`, as built by chain.init(params)) to `path` atomically.
-// Records are named after the chain's parts and tensor indices, so load() can tell a checkpoint
-// of another chain or another parameter set from a matching one. Device buffers are copied to
-// the host. Throws continua::io_error when the file cannot be written (an earlier file at
-// `path` then stays as it was).
+}  // namespace continua::optim
+
+namespace continua::io {
+
+// Writes `state` (built by chain.init(params)) to `path` atomically, as kind "optim.chain":
+// records are named after the chain's parts and tensor indices (docs/checkpoints.md), so load()
+// tells a checkpoint of another chain or parameter set from a matching one. Device buffers are
+// copied to the host. Throws continua::io_error when the file cannot be written (an earlier file
+// at `path` then stays as it was).
 template <class... Xs, class State>
-void save(const std::filesystem::path& path, const chain_t<Xs...>& chain, const State& state) {
-  io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-  w.add_text("optim/structure", detail::structure_of<chain_t<Xs...>>());
-  std::size_t tensors = 0;
-  auto leaf = [&](const std::string& name, const auto& v) {
-    using L = std::remove_cvref_t<decltype(v)>;
-    detail::check_leaf<L>();
-    if constexpr (detail::is_buffer<L>::value) {
-      using T = typename L::value_type;
-      if constexpr (std::is_same_v<typename L::memory_space, host_space>)
-        w.add(name, std::span<const T>(v.data(), v.size()));
-      else
-        w.add(name, v.to_host());
-    } else {
-      w.add_scalar(name, v);
-    }
-  };
-  detail::walk_state(chain, state, "", leaf, tensors);
-  w.add_scalar("optim/tensors", static_cast<std::uint64_t>(tensors));
-  w.save(path);
+void save(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain,
+          const State& state) {
+  io::save(path, optim::detail::chain_state<optim::chain_t<Xs...>, const State>(chain, state));
 }
 
 // Reads a checkpoint written by save() into `state`, which must have been built by
-// chain.init(params) for the same chain and an equally shaped parameter set. Everything is
-// validated first (file integrity, kind, chain structure, tensor count, every record's name,
-// type and size) and all values are decoded to host memory before the first one is stored, so a
-// throw leaves `state` exactly as it was. Throws continua::io_error naming the mismatch.
-// (The one failure possible after that point is running out of device memory while copying
-// into device buffers.)
+// chain.init(params) for the same chain and an equally shaped parameter set. Everything (file
+// integrity, kind, chain structure, tensor count, every record's name, type and size) is read
+// and checked in a copy of the state, which then replaces `state`: a throw leaves `state`
+// exactly as it was. Throws continua::io_error naming the mismatch.
 template <class... Xs, class State>
-void load(const std::filesystem::path& path, const chain_t<Xs...>& chain, State& state) {
-  const io::checkpoint_reader r(path);
-  const std::string where = "optim::load: checkpoint '" + path.string() + "': ";
-  r.require_kind(checkpoint_kind, checkpoint_schema);
-
-  const std::string expected = detail::structure_of<chain_t<Xs...>>();
-  const std::string found = r.get_text("optim/structure");
-  if (found != expected)
-    throw io_error(where + "it holds the state of " + found + ", but the chain is " + expected);
-
-  std::size_t tensors = 0;
-  {
-    auto none = [](const std::string&, const auto&) {};
-    detail::walk_state(chain, std::as_const(state), "", none, tensors);
-  }
-  const auto saved_tensors = r.get_scalar<std::uint64_t>("optim/tensors");
-  if (saved_tensors != tensors)
-    throw io_error(where + "it holds state for " + std::to_string(saved_tensors) +
-                   " parameter tensors, but this state has " + std::to_string(tensors));
-
-  std::set<std::string, std::less<>> expected_names = {"optim/structure", "optim/tensors"};
-  std::vector<std::function<void()>> commits;
-  auto leaf = [&](const std::string& name, auto& v) {
-    using L = std::remove_cvref_t<decltype(v)>;
-    detail::check_leaf<L>();
-    expected_names.insert(name);
-    if constexpr (detail::is_buffer<L>::value) {
-      using T = typename L::value_type;
-      std::vector<T> values = r.get<T>(name, {static_cast<std::uint64_t>(v.size())});
-      commits.emplace_back([&v, values = std::move(values)] {
-        if constexpr (std::is_same_v<typename L::memory_space, host_space>) {
-          std::copy(values.begin(), values.end(), v.data());
-        } else {
-          v.assign_from_host(values);
-        }
-      });
-    } else {
-      const L value = r.get_scalar<L>(name);
-      commits.emplace_back([&v, value] { v = value; });
-    }
-  };
-  detail::walk_state(chain, state, "", leaf, tensors);
-  for (const auto& rec : r.records())
-    if (!expected_names.contains(rec.name))
-      throw io_error(where + "record '" + rec.name + "' has no place in this state");
-
-  for (auto& commit : commits) commit();
+void load(const checkpoint_reader& r, const optim::chain_t<Xs...>& chain, State& state) {
+  State next = state;
+  optim::detail::chain_state<optim::chain_t<Xs...>, State> view(chain, next);
+  io::read_fields(r, view);
+  state = std::move(next);
+}
+template <class... Xs, class State>
+void load(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain, State& state) {
+  const checkpoint_reader r(path);
+  io::load(r, chain, state);
 }
 
 // The same for an optimizer (a chain bound to its state).
 template <class Chain, class P>
-void save(const std::filesystem::path& path, const optimizer<Chain, P>& opt) {
-  save(path, opt.transformation(), opt.state());
+void save(const std::filesystem::path& path, const optim::optimizer<Chain, P>& opt) {
+  io::save(path, opt.transformation(), opt.state());
 }
 template <class Chain, class P>
-void load(const std::filesystem::path& path, optimizer<Chain, P>& opt) {
-  load(path, opt.transformation(), opt.state());
+void load(const std::filesystem::path& path, optim::optimizer<Chain, P>& opt) {
+  io::load(path, opt.transformation(), opt.state());
+}
+
+}  // namespace continua::io
+
+namespace continua::optim {
+
+// The former names of io::save / io::load for optimizer state, kept only until
+// tests/regularize/test_lifecycle.cpp and tests/cuda/test_checkpoint_cuda.cu call io::save/load;
+// new code uses continua::io::save / continua::io::load.
+template <class... Xs, class State>
+void save(const std::filesystem::path& path, const chain_t<Xs...>& chain, const State& state) {
+  io::save(path, chain, state);
+}
+template <class... Xs, class State>
+void load(const std::filesystem::path& path, const chain_t<Xs...>& chain, State& state) {
+  io::load(path, chain, state);
 }
 
 }  // namespace continua::optim

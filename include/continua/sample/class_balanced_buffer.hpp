@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <span>
 #include <string>
@@ -24,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "continua/io/checkpoint.hpp"
+#include "continua/core/error.hpp"
 #include "continua/sample/detail/replay_store.hpp"
 
 namespace continua::sample {
@@ -70,67 +69,63 @@ class class_balanced_buffer : public detail::replay_buffer<T> {
     store_.sample_batch("class_balanced_buffer::sample_batch", features_out, labels_out);
   }
 
-  // Rows, generator positions and the per-class bookkeeping (seen counts and slot lists, whose
-  // order decides future evictions), so a loaded buffer continues exactly as the saved one.
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-    this->write(w);
-    std::vector<std::int32_t> class_labels;
-    std::vector<std::uint64_t> class_seen, class_counts, class_slots;
-    for (const auto& [label, cs] : classes_) {
-      class_labels.push_back(label);
-      class_seen.push_back(cs.seen);
-      class_counts.push_back(cs.slots.size());
-      class_slots.insert(class_slots.end(), cs.slots.begin(), cs.slots.end());
+  // Checkpoints (continua::io::save / io::load): the base's rows and generators, then the
+  // per-class bookkeeping flattened in label order: each class's label, rows offered, rows held,
+  // and its slot list (whose order decides future evictions), so a loaded buffer continues
+  // exactly as the saved one. A load refuses, with the buffer unchanged, a damaged file, another
+  // kind or element type, another capacity or feature_dim, or inconsistent content.
+  template <class V>
+  void describe_state(V& v) {
+    base::describe_state(v);
+    std::vector<std::int32_t> labels;
+    std::vector<std::uint64_t> seen, counts, slots;
+    if constexpr (!V::loading) {
+      for (const auto& [label, cs] : classes_) {
+        labels.push_back(label);
+        seen.push_back(cs.seen);
+        counts.push_back(cs.slots.size());
+        slots.insert(slots.end(), cs.slots.begin(), cs.slots.end());
+      }
     }
-    w.add("class_labels", class_labels);
-    w.add("class_seen", class_seen);
-    w.add("class_counts", class_counts);
-    w.add("class_slots", class_slots);
-    w.save(path);
+    v.field("class_labels", labels);
+    const auto classes = static_cast<std::uint64_t>(labels.size());
+    v.field("class_seen", seen, {classes});
+    v.field("class_counts", counts, {classes});
+    v.field("class_slots", slots, {static_cast<std::uint64_t>(store_.size())});
+    if constexpr (V::loading) {
+      // Cut the slot list into the classes; whether the slots fit the rows is validate_state's.
+      classes_.clear();
+      std::size_t k = 0;
+      for (std::size_t j = 0; j < labels.size(); ++j) {
+        if (counts[j] > slots.size() - k) v.fail("class slot lists overrun the stored rows");
+        class_state& cs = classes_[labels[j]];
+        cs.seen = seen[j];
+        cs.slots.assign(slots.begin() + static_cast<std::ptrdiff_t>(k),
+                        slots.begin() + static_cast<std::ptrdiff_t>(k + counts[j]));
+        k += static_cast<std::size_t>(counts[j]);
+      }
+      if (classes_.size() != labels.size()) v.fail("duplicate class label");
+      if (k != slots.size()) v.fail("class slot lists do not cover the stored rows");
+    }
   }
 
-  // Throws continua::io_error, leaving the buffer unchanged, on a damaged file, another kind or
-  // element type, another capacity or feature_dim, or inconsistent content.
-  void load(const std::filesystem::path& path) {
-    constexpr std::string_view context = "class_balanced_buffer::load";
-    const io::checkpoint_reader r(path);
-    r.require_kind(checkpoint_kind, checkpoint_schema);
-    const auto fail = [&](const std::string& what) {
-      throw io_error(std::string(context) + ": '" + r.source() + "': " + what);
-    };
-    detail::replay_store<T> next = this->read_rows(r, context);
-    const auto chooser_position = base::read_chooser_position(r);
-    const auto class_labels = r.get<std::int32_t>("class_labels");
-    const auto c = static_cast<std::uint64_t>(class_labels.size());
-    const auto class_seen = r.get<std::uint64_t>("class_seen", {c});
-    const auto class_counts = r.get<std::uint64_t>("class_counts", {c});
-    const auto class_slots =
-        r.get<std::uint64_t>("class_slots", {static_cast<std::uint64_t>(next.size())});
-    std::map<std::int32_t, class_state> classes;
-    std::vector<char> hit(next.size(), 0);
-    std::size_t k = 0;
+  // Every stored row belongs to exactly one class list, under its own label; no class holds
+  // more rows than it offered; the classes' offers add up to the stream.
+  void validate_state() const {
+    constexpr std::string_view context = "class_balanced_buffer";
+    base::validate_state();
+    std::vector<char> hit(store_.size(), 0);
     std::uint64_t seen_total = 0;
-    for (std::size_t j = 0; j < class_labels.size(); ++j) {
-      class_state cs;
-      cs.seen = class_seen[j];
+    for (const auto& [label, cs] : classes_) {
+      require(cs.slots.size() <= cs.seen, context, "a class holds more rows than it offered");
       seen_total += cs.seen;
-      if (class_counts[j] > cs.seen) fail("a class holds more rows than it offered");
-      if (class_counts[j] > class_slots.size() - k) fail("class slot lists overrun");
-      for (std::uint64_t m = 0; m < class_counts[j]; ++m, ++k) {
-        const std::uint64_t slot = class_slots[k];
-        if (slot >= next.size() || hit[static_cast<std::size_t>(slot)] ||
-            next.label_at(static_cast<std::size_t>(slot)) != class_labels[j])
-          fail("class slot lists do not match the stored labels");
-        hit[static_cast<std::size_t>(slot)] = 1;
-        cs.slots.push_back(static_cast<std::size_t>(slot));
+      for (const std::size_t slot : cs.slots) {
+        require(slot < store_.size() && !hit[slot] && store_.label_at(slot) == label, context,
+                "class slot lists do not match the stored labels");
+        hit[slot] = 1;
       }
-      if (!classes.emplace(class_labels[j], std::move(cs)).second) fail("duplicate class label");
     }
-    if (k != next.size()) fail("class slot lists do not cover the stored rows");
-    if (seen_total != next.seen()) fail("per-class seen counts do not add up to seen");
-    this->adopt(std::move(next), chooser_position);
-    classes_ = std::move(classes);
+    require(seen_total == store_.seen(), context, "per-class seen counts do not add up to seen");
   }
 
  private:

@@ -2,9 +2,9 @@
 // Vitter, "Random Sampling with a Reservoir", ACM TOMS 1985 (Algorithm R).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <span>
 #include <string_view>
 #include <type_traits>
@@ -12,15 +12,15 @@
 
 #include "continua/core/error.hpp"
 #include "continua/core/random.hpp"
-#include "continua/io/checkpoint.hpp"
 #include "continua/sample/detail/replay_store.hpp"
 
 namespace continua::sample {
 
 // Keeps `capacity` rows such that, after n rows have been offered, every row of the stream is in
 // the buffer with probability min(1, capacity / n), independently of its position (Algorithm R:
-// row t >= capacity replaces slot j, j uniform in [0, t], when j < capacity). Host memory, all
-// allocated at construction. T is float or double.
+// row t >= capacity replaces slot j, j uniform in [0, t], when j < capacity). Host memory for
+// `capacity` rows, reserved at construction (and by the first add after a copy or a load). T is
+// float or double.
 //
 //   sample::reservoir_buffer<float> memory({.capacity = 1000, .feature_dim = 784, .seed = 7});
 //   memory.add(batch_features, batch_labels);          // every training batch
@@ -64,24 +64,15 @@ class reservoir_buffer : public detail::replay_buffer<T> {
     store_.sample_batch("reservoir_buffer::sample_batch", features_out, labels_out);
   }
 
-  // Rows, labels, positions and both generator positions: a loaded buffer keeps and samples
-  // exactly as the saved one would have.
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-    this->write(w);
-    w.save(path);
-  }
-
-  // Throws continua::io_error, leaving the buffer unchanged, on a damaged file, another kind or
-  // element type, another capacity or feature_dim, or inconsistent content.
-  void load(const std::filesystem::path& path) {
-    const io::checkpoint_reader r(path);
-    r.require_kind(checkpoint_kind, checkpoint_schema);
-    detail::replay_store<T> next = this->read_rows(r, "reservoir_buffer::load");
-    if (next.size() != (next.seen() < next.capacity() ? next.seen() : next.capacity()))
-      throw io_error("reservoir_buffer::load: '" + r.source() +
-                     "': a reservoir holds min(seen, capacity) rows");
-    this->adopt(std::move(next), base::read_chooser_position(r));
+  // Checkpoints: continua::io::save(path, buffer) / continua::io::load(path, buffer) write and
+  // read the rows, labels, stream positions, the seed and both generators (describe_state, from
+  // the base), so a loaded buffer keeps and samples exactly as the saved one would have. A load
+  // refuses, with the buffer unchanged, a damaged file, another kind or element type, another
+  // capacity or feature_dim, or content that no reservoir can hold (validate_state).
+  void validate_state() const {
+    base::validate_state();
+    require(store_.size() == std::min<std::uint64_t>(store_.seen(), store_.capacity()),
+            "reservoir_buffer", "a reservoir holds min(seen, capacity) rows");
   }
 };
 

@@ -19,7 +19,6 @@
 #include "continua/core/error.hpp"
 #include "continua/core/finite.hpp"
 #include "continua/core/random.hpp"
-#include "continua/io/checkpoint.hpp"
 
 namespace continua::sample {
 
@@ -41,9 +40,11 @@ inline std::uint64_t replay_uniform_index(philox_engine& engine, std::uint64_t b
   }
 }
 
-// Rows (features, label, stream position) in preallocated memory, plus the batch sampler.
-// perm holds a permutation of the occupied slots; a partial Fisher-Yates shuffle on it draws a
-// batch without replacement in O(batch), and it stays a permutation, so it is kept between calls.
+// Rows (features, label, stream position) in memory reserved for `capacity` rows, plus the batch
+// sampler. perm holds a permutation of the occupied slots; a partial Fisher-Yates shuffle on it
+// draws a batch without replacement in O(batch), and it stays a permutation, so it is kept
+// between calls. The vectors hold only the occupied slots (size() rows), which is also exactly
+// what a checkpoint holds.
 template <class T>
 class replay_store {
  public:
@@ -53,11 +54,18 @@ class replay_store {
     require_option(o.feature_dim > 0, component, "feature_dim", o.feature_dim, "must be positive");
     require_option(o.capacity <= std::numeric_limits<std::size_t>::max() / o.feature_dim, component,
                    "capacity", o.capacity, "capacity * feature_dim overflows");
-    features_.resize(capacity_ * dim_);
-    labels_.resize(capacity_);
-    positions_.resize(capacity_);
-    perm_.resize(capacity_);
+    reserve();
     sampler_ = philox_engine(philox_key{seed_, 1}, 0);
+  }
+
+  // Memory for `capacity` rows, so append() never reallocates. A copy (and so a loaded buffer)
+  // holds only its rows until the next add() reserves again; std::vector::reserve either
+  // succeeds or changes nothing.
+  void reserve() {
+    features_.reserve(capacity_ * dim_);
+    labels_.reserve(capacity_);
+    positions_.reserve(capacity_);
+    perm_.reserve(capacity_);
   }
 
   // Number of rows in an add() call; throws before anything changes when the arguments are bad.
@@ -79,30 +87,32 @@ class replay_store {
     labels_[slot] = label;
     positions_[slot] = position;
   }
-  // Fills the next free slot and returns it.
+  // Fills the next free slot and returns it (within the reserved memory: no allocation).
   std::size_t append(const T* row, std::int32_t label, std::uint64_t position) {
-    const std::size_t slot = size_;
-    put(slot, row, label, position);
-    perm_[slot] = slot;
-    ++size_;
+    const std::size_t slot = size();
+    features_.insert(features_.end(), row, row + dim_);
+    labels_.push_back(label);
+    positions_.push_back(position);
+    perm_.push_back(slot);
     return slot;
   }
 
   void sample_batch(std::string_view context, std::span<T> features_out,
                     std::span<std::int32_t> labels_out) {
     const std::size_t batch = labels_out.size();
+    const std::size_t rows = size();
     require_same_size(context, "features_out", features_out.size(),
                       "labels_out.size() * feature_dim", batch * dim_);
-    require(size_ > 0, context, "the buffer is empty");
+    require(rows > 0, context, "the buffer is empty");
     for (std::size_t b = 0; b < batch; ++b) {
       std::size_t slot;
-      if (batch <= size_) {
+      if (batch <= rows) {
         const std::size_t j =
-            b + static_cast<std::size_t>(replay_uniform_index(sampler_, size_ - b));
+            b + static_cast<std::size_t>(replay_uniform_index(sampler_, rows - b));
         std::swap(perm_[b], perm_[j]);
-        slot = perm_[b];
+        slot = static_cast<std::size_t>(perm_[b]);
       } else {
-        slot = static_cast<std::size_t>(replay_uniform_index(sampler_, size_));
+        slot = static_cast<std::size_t>(replay_uniform_index(sampler_, rows));
       }
       std::copy(features_.begin() + static_cast<std::ptrdiff_t>(slot * dim_),
                 features_.begin() + static_cast<std::ptrdiff_t>((slot + 1) * dim_),
@@ -111,85 +121,62 @@ class replay_store {
     }
   }
 
-  void write(io::checkpoint_writer& w) const {
-    w.add_scalar("capacity", static_cast<std::uint64_t>(capacity_));
-    w.add_scalar("feature_dim", static_cast<std::uint64_t>(dim_));
-    w.add_scalar("seed", seed_);
-    w.add_scalar("seen", seen_);
-    w.add_scalar("sampler_position", sampler_.position());
-    const auto rows = static_cast<std::uint64_t>(size_);
-    w.add("features", std::span<const T>(features_.data(), size_ * dim_),
-          {rows, static_cast<std::uint64_t>(dim_)});
-    w.add("labels", std::span<const std::int32_t>(labels_.data(), size_));
-    w.add("positions", std::span<const std::uint64_t>(positions_.data(), size_));
-    const std::vector<std::uint64_t> perm(perm_.begin(),
-                                          perm_.begin() + static_cast<std::ptrdiff_t>(size_));
-    w.add("perm", perm);
+  // The checkpoint fields (io/state.hpp). The capacity and feature_dim are settings a file must
+  // share; the seed and both generators come from the file. The labels come first: their count
+  // is the number of rows, which shapes the records after them.
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("capacity", static_cast<std::uint64_t>(capacity_));
+    v.expect("feature_dim", static_cast<std::uint64_t>(dim_));
+    v.field("seed", seed_);
+    v.field("seen", seen_);
+    v.field("labels", labels_);
+    const auto rows = static_cast<std::uint64_t>(labels_.size());
+    v.field("features", features_, {rows, static_cast<std::uint64_t>(dim_)});
+    v.field("positions", positions_, {rows});
+    v.field("perm", perm_, {rows});
+    v.field("sampler", sampler_);
   }
 
-  // Restores a store of this capacity and feature_dim from `r`; throws io_error naming what is
-  // inconsistent. The file's seed and generator positions replace the current ones.
-  void read(const io::checkpoint_reader& r, std::string_view context) {
-    const auto fail = [&](const std::string& what) {
-      throw io_error(std::string(context) + ": '" + r.source() + "': " + what);
-    };
-    const auto cap = r.get_scalar<std::uint64_t>("capacity");
-    const auto dim = r.get_scalar<std::uint64_t>("feature_dim");
-    if (cap != capacity_ || dim != dim_)
-      fail("holds a buffer of capacity " + std::to_string(cap) + " x feature_dim " +
-           std::to_string(dim) + ", this one is " + std::to_string(capacity_) + " x " +
-           std::to_string(dim_));
-    seed_ = r.get_scalar<std::uint64_t>("seed");
-    seen_ = r.get_scalar<std::uint64_t>("seen");
-    const auto sampler_position = r.get_scalar<std::uint64_t>("sampler_position");
-    const io::record_info& fi = r.info("features");
-    if (fi.shape.size() != 2 || fi.shape[1] != dim_ || fi.shape[0] > capacity_)
-      fail("record 'features' must have shape [rows <= capacity, feature_dim]");
-    const std::size_t rows = static_cast<std::size_t>(fi.shape[0]);
-    if (rows > seen_) fail("holds more rows than the stream had");
-    const auto n = static_cast<std::uint64_t>(rows);
-    const std::vector<T> f = r.get<T>("features", fi.shape);
-    const std::vector<std::int32_t> labels = r.get<std::int32_t>("labels", {n});
-    const std::vector<std::uint64_t> positions = r.get<std::uint64_t>("positions", {n});
-    const std::vector<std::uint64_t> perm = r.get<std::uint64_t>("perm", {n});
-    for (const T v : f)
-      if (!is_finite(v)) fail("features hold NaN or Inf");
+  // What a loaded store must satisfy for add() and sample_batch() to be safe and meaningful.
+  void validate_state() const {
+    constexpr std::string_view context = "replay buffer";
+    const std::size_t rows = size();
+    require(rows <= capacity_, context, "holds more rows than its capacity");
+    require(rows <= seen_, context, "holds more rows than the stream had");
+    require(!find_non_finite(continua::span<const T>(features_.data(), features_.size())), context,
+            "features hold NaN or Inf");
     std::vector<char> hit(rows, 0);
     for (std::size_t i = 0; i < rows; ++i) {
-      if (positions[i] >= seen_) fail("a stream position lies past the end of the stream");
-      if (perm[i] >= n || hit[static_cast<std::size_t>(perm[i])])
-        fail("record 'perm' is not a permutation of the rows");
-      hit[static_cast<std::size_t>(perm[i])] = 1;
+      require(positions_[i] < seen_, context, "a stream position lies past the end of the stream");
+      require(perm_[i] < rows && !hit[static_cast<std::size_t>(perm_[i])], context,
+              "perm is not a permutation of the rows");
+      hit[static_cast<std::size_t>(perm_[i])] = 1;
     }
-    std::copy(f.begin(), f.end(), features_.begin());
-    std::copy(labels.begin(), labels.end(), labels_.begin());
-    std::copy(positions.begin(), positions.end(), positions_.begin());
-    std::copy(perm.begin(), perm.end(), perm_.begin());
-    size_ = rows;
-    sampler_ = philox_engine(philox_key{seed_, 1}, sampler_position);
+    require(sampler_.key().seed == seed_ && sampler_.key().stream == 1, context,
+            "the sampler is not stream 1 of the seed");
   }
 
-  std::size_t size() const { return size_; }
+  std::size_t size() const { return labels_.size(); }
   std::size_t capacity() const { return capacity_; }
   std::size_t feature_dim() const { return dim_; }
   std::uint64_t seen() const { return seen_; }
   std::uint64_t& seen() { return seen_; }
   std::uint64_t seed() const { return seed_; }
-  std::span<const T> features() const { return {features_.data(), size_ * dim_}; }
-  std::span<const std::int32_t> labels() const { return {labels_.data(), size_}; }
-  std::span<const std::uint64_t> positions() const { return {positions_.data(), size_}; }
+  std::span<const T> features() const { return features_; }
+  std::span<const std::int32_t> labels() const { return labels_; }
+  std::span<const std::uint64_t> positions() const { return positions_; }
   std::int32_t label_at(std::size_t slot) const { return labels_[slot]; }
 
  private:
   std::size_t capacity_;
   std::size_t dim_;
   std::uint64_t seed_;
-  std::size_t size_ = 0;
   std::uint64_t seen_ = 0;
-  std::vector<T> features_;
-  std::vector<std::int32_t> labels_;
-  std::vector<std::uint64_t> positions_;
-  std::vector<std::size_t> perm_;
+  std::vector<T> features_;               // size() x dim_, row-major
+  std::vector<std::int32_t> labels_;      // one per occupied slot
+  std::vector<std::uint64_t> positions_;  // 0-based stream index of each occupied slot
+  std::vector<std::uint64_t> perm_;       // a permutation of the occupied slots
   philox_engine sampler_;
 };
 
@@ -209,6 +196,19 @@ class replay_buffer {
   std::span<const std::int32_t> labels() const { return store_.labels(); }
   std::span<const std::uint64_t> stream_positions() const { return store_.positions(); }
 
+  // The checkpoint fields both buffers start with (io/state.hpp): the store, then the keeping
+  // generator. Saved and loaded by continua::io::save / continua::io::load.
+  template <class V>
+  void describe_state(V& v) {
+    store_.describe_state(v);
+    v.field("chooser", chooser_);
+  }
+  void validate_state() const {
+    store_.validate_state();
+    require(chooser_.key().seed == store_.seed() && chooser_.key().stream == 0, "replay buffer",
+            "the chooser is not stream 0 of the seed");
+  }
+
  protected:
   replay_buffer(const replay_options& o, std::string_view component)
       : store_(o, component), chooser_(philox_key{o.seed, 0}, 0) {}
@@ -219,31 +219,9 @@ class replay_buffer {
   void offer_rows(std::string_view context, std::span<const T> features,
                   std::span<const std::int32_t> labels, Offer&& offer) {
     const std::size_t n = store_.check_add(context, features, labels);
+    store_.reserve();
     const std::size_t dim = store_.feature_dim();
     for (std::size_t i = 0; i < n; ++i) offer(features.data() + i * dim, labels[i]);
-  }
-
-  // The records both buffers start a checkpoint with: rows, labels, positions, both generators.
-  void write(io::checkpoint_writer& w) const {
-    store_.write(w);
-    w.add_scalar("chooser_position", chooser_.position());
-  }
-
-  // Reads the rows into a copy of the store, so that a throw leaves this buffer as it was.
-  replay_store<T> read_rows(const io::checkpoint_reader& r, std::string_view context) const {
-    replay_store<T> next = store_;
-    next.read(r, context);
-    return next;
-  }
-
-  static std::uint64_t read_chooser_position(const io::checkpoint_reader& r) {
-    return r.get_scalar<std::uint64_t>("chooser_position");
-  }
-
-  // The last step of a load, once everything in the file has been checked.
-  void adopt(replay_store<T>&& next, std::uint64_t chooser_position) {
-    store_ = std::move(next);
-    chooser_ = philox_engine(philox_key{store_.seed(), 0}, chooser_position);
   }
 
   replay_store<T> store_;
