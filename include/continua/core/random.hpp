@@ -214,9 +214,19 @@ inline constexpr unsigned draws_per_block = sizeof(T) == sizeof(float) ? 4u : 2u
 namespace detail {
 template <class T>
 inline constexpr bool is_random_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+}  // namespace detail
 
+// The block decodes: the draws of type T (float or double) that one output block r of a stream
+// holds, written to out[0, draws_per_block<T>). For block b, out[j] is draw
+// b * draws_per_block<T> + j of the stream (the layout at the top of this file), so a kernel that
+// wants each block's draws once (one thread per block, values combined with its own data) gets
+// exactly the numbers of uniform_draw / normal_draw and of fill_uniform / fill_normal with
+// lo = 0, hi = 1 / mean = 0, stddev = 1:
+//   T z[draws_per_block<T>];  normals_from_block(random_block(key, b), z);
 template <class T>
 CONTINUA_HD inline void uniforms_from_block(const uint32x4& r, T* out) {
+  static_assert(detail::is_random_real_v<T>,
+                "continua::uniforms_from_block: T must be float or double");
   if constexpr (std::is_same_v<T, float>) {
     for (unsigned j = 0; j < 4; ++j) out[j] = unit_float(r.w[j]);
   } else {
@@ -227,6 +237,8 @@ CONTINUA_HD inline void uniforms_from_block(const uint32x4& r, T* out) {
 
 template <class T>
 CONTINUA_HD inline void normals_from_block(const uint32x4& r, T* out) {
+  static_assert(detail::is_random_real_v<T>,
+                "continua::normals_from_block: T must be float or double");
   if constexpr (std::is_same_v<T, float>) {
     const normal_pair<float> a = box_muller_float(r.w[0], r.w[1]);
     const normal_pair<float> b = box_muller_float(r.w[2], r.w[3]);
@@ -240,14 +252,13 @@ CONTINUA_HD inline void normals_from_block(const uint32x4& r, T* out) {
     out[1] = a.second;
   }
 }
-}  // namespace detail
 
 // Draw i of the uniform [0, 1) sequence of type T (float or double) of a stream.
 template <class T>
 CONTINUA_HD T uniform_draw(philox_key key, std::uint64_t i) {
   static_assert(detail::is_random_real_v<T>, "continua::uniform_draw: T must be float or double");
   T out[draws_per_block<T>];
-  detail::uniforms_from_block(random_block(key, i / draws_per_block<T>), out);
+  uniforms_from_block(random_block(key, i / draws_per_block<T>), out);
   return out[i % draws_per_block<T>];
 }
 
@@ -256,7 +267,7 @@ template <class T>
 CONTINUA_HD T normal_draw(philox_key key, std::uint64_t i) {
   static_assert(detail::is_random_real_v<T>, "continua::normal_draw: T must be float or double");
   T out[draws_per_block<T>];
-  detail::normals_from_block(random_block(key, i / draws_per_block<T>), out);
+  normals_from_block(random_block(key, i / draws_per_block<T>), out);
   return out[i % draws_per_block<T>];
 }
 

@@ -60,20 +60,8 @@ struct refresh_kernel {
   CONTINUA_HD void operator()(std::size_t b) const {
     constexpr unsigned per = draws_per_block<T>;
     const std::uint64_t block = first_block + b;
-    const uint32x4 r = random_block(key, block);
     T z[per];
-    if constexpr (std::is_same_v<T, float>) {
-      const normal_pair<float> a = box_muller_float(r.w[0], r.w[1]);
-      const normal_pair<float> c = box_muller_float(r.w[2], r.w[3]);
-      z[0] = a.first;
-      z[1] = a.second;
-      z[2] = c.first;
-      z[3] = c.second;
-    } else {
-      const normal_pair<double> a = box_muller_double(r);
-      z[0] = a.first;
-      z[1] = a.second;
-    }
+    normals_from_block(random_block(key, block), z);
     for (unsigned j = 0; j < per; ++j) {
       const std::uint64_t draw = block * per + j;
       if (draw >= offset && draw - offset < n) {
