@@ -332,6 +332,28 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(block_decodes_give_exactly_the_values_of_the_fills
   }
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_normal_draw_hands_out_the_fill_normal_values, T,
+                              real_types) {
+  // Property: sink(i, z) receives, once for each i in [0, n) and bit for bit, the value
+  // fill_normal writes to x[i] at the same offset (offsets that start and end inside blocks).
+  const philox_key key{2024, 3};
+  for (std::size_t n : {0, 1, 5, 1003})
+    for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{3}, std::uint64_t{1} << 33}) {
+      std::vector<T> expect(n), got(n, T(-7));
+      std::vector<int> calls(n, 0);
+      continua::fill_normal(expect, key, offset);
+      continua::for_each_normal_draw<T>(continua::host_space{}, key, offset, n,
+                                        [&](std::size_t i, T z) {
+                                          got[i] = z;
+                                          ++calls[i];
+                                        });
+      BOOST_TEST_CONTEXT("n " << n << " offset " << offset) {
+        BOOST_TEST(bit_equal(expect, got));
+        BOOST_TEST(std::count(calls.begin(), calls.end(), 1) == static_cast<std::ptrdiff_t>(n));
+      }
+    }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(fills_equal_the_drawn_sequence_on_every_tensor_type, C,
                               tensor_types) {
   using T = continua::value_t<C>;

@@ -38,7 +38,7 @@ namespace detail {
 // fisher/anchor hold the penalty in the form F (p - m)^2: online, F and the last anchor;
 // separate, F = sum_t F_t and m the F-weighted mean of the anchors. The identity
 //   sum_t F_t (p - a_t)^2 = F (p - m)^2 + sum_t F_t (a_t - m)^2
-// makes any number of separate penalties one fused pass; the constant goes to ewc::offset_.
+// makes any number of separate penalties one fused pass; the constant goes to the base's offset_.
 template <class T, class Space>
 struct ewc_slot {
   static constexpr const char* names[] = {"accum", "fisher", "anchor"};
