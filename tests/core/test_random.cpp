@@ -306,6 +306,54 @@ BOOST_AUTO_TEST_CASE(normal_draws_are_box_muller_of_the_documented_words) {
   }
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(block_decodes_give_exactly_the_values_of_the_fills, T, real_types) {
+  // normals_from_block / uniforms_from_block are the public decodes of one Philox block, for
+  // kernels that generate each block once (regularize::refresh_unlearn): lane j of block b must
+  // be, bit for bit, draw b * draws_per_block + j of fill_normal / fill_uniform with the default
+  // (standard) parameters.
+  constexpr unsigned per = continua::draws_per_block<T>;
+  const philox_key keys[] = {{0, 0}, {31337, 2}, {~std::uint64_t{0}, std::uint64_t{1} << 40}};
+  for (const philox_key& key : keys) {
+    const std::uint64_t first = 1000;  // the fills start at draw first * per: block `first`
+    const std::size_t blocks = 257;
+    std::vector<T> normal(blocks * per), uniform(blocks * per);
+    continua::fill_normal(normal, key, first * per);
+    continua::fill_uniform(uniform, key, first * per);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      T z[per], u[per];
+      const uint32x4 r = continua::random_block(key, first + b);
+      continua::normals_from_block(r, z);
+      continua::uniforms_from_block(r, u);
+      BOOST_REQUIRE_MESSAGE(std::memcmp(z, &normal[b * per], sizeof z) == 0,
+                            "normals of block " << first + b << ", seed " << key.seed);
+      BOOST_REQUIRE_MESSAGE(std::memcmp(u, &uniform[b * per], sizeof u) == 0,
+                            "uniforms of block " << first + b << ", seed " << key.seed);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(for_each_normal_draw_hands_out_the_fill_normal_values, T,
+                              real_types) {
+  // Property: sink(i, z) receives, once for each i in [0, n) and bit for bit, the value
+  // fill_normal writes to x[i] at the same offset (offsets that start and end inside blocks).
+  const philox_key key{2024, 3};
+  for (std::size_t n : {0, 1, 5, 1003})
+    for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{3}, std::uint64_t{1} << 33}) {
+      std::vector<T> expect(n), got(n, T(-7));
+      std::vector<int> calls(n, 0);
+      continua::fill_normal(expect, key, offset);
+      continua::for_each_normal_draw<T>(continua::host_space{}, key, offset, n,
+                                        [&](std::size_t i, T z) {
+                                          got[i] = z;
+                                          ++calls[i];
+                                        });
+      BOOST_TEST_CONTEXT("n " << n << " offset " << offset) {
+        BOOST_TEST(bit_equal(expect, got));
+        BOOST_TEST(std::count(calls.begin(), calls.end(), 1) == static_cast<std::ptrdiff_t>(n));
+      }
+    }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(fills_equal_the_drawn_sequence_on_every_tensor_type, C,
                               tensor_types) {
   using T = continua::value_t<C>;

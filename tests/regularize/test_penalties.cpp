@@ -1,16 +1,21 @@
 // Importance penalties against independent references: naive per-task loops of the published
 // formulas (float and double; vectors, mixed tuples, ranges, Thrust device vectors), central
 // finite differences of penalty(), the closed-form Fisher of softmax regression, SI's path
-// integral on a quadratic under gradient descent, and online EWC's decay algebra by hand.
+// integral on a quadratic under gradient descent, online EWC's decay algebra by hand, and a
+// penalty written by a user on the public importance_penalty base against its closed form.
+#include <algorithm>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <tuple>
 #include <vector>
 
 #include "common.hpp"
+#include "continua/io/checkpoint.hpp"
 #include "continua/regularize/ewc.hpp"
+#include "continua/regularize/importance_penalty.hpp"
 #include "continua/regularize/l2_anchor.hpp"
 #include "continua/regularize/mas.hpp"
 #include "continua/regularize/rwalk.hpp"
@@ -380,6 +385,108 @@ BOOST_AUTO_TEST_CASE(si_importance_on_a_quadratic_equals_its_path_integral) {
     const double flow = 0.5 * a[i] * d * d * (1 - std::exp(-2 * a[i] * eta * steps));
     BOOST_TEST(std::abs(omega - flow) <= eta * a[i] * flow);
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// What a user writes on the public base: only the slot and the observe/consolidate kernels.
+// Importance = the largest |g| observed during the task.
+struct max_abs_options {
+  double strength = 1.0;
+};
+
+template <class T, class Space>
+struct max_abs_slot {
+  static constexpr const char* names[] = {"seen", "importance", "anchor"};
+  continua::buffer<T, Space> seen, importance, anchor;
+  std::size_t size() const { return anchor.size(); }
+  auto fields() { return std::tie(seen, importance, anchor); }
+  auto fields() const { return std::tie(seen, importance, anchor); }
+};
+
+template <continua::parameter_set P>
+class max_abs
+    : public r::importance_penalty<max_abs_options, P, max_abs_slot, "max_abs", "samples"> {
+  using base = r::importance_penalty<max_abs_options, P, max_abs_slot, "max_abs", "samples">;
+
+ public:
+  max_abs(max_abs_options o, const P& params) : base(o, params, r::strength_convention::whole) {}
+
+  void observe(const P& grads) {
+    this->observe_pass("grads", grads, [](auto& s, const auto& g) {
+      return [seen = s.seen.data(), gp = continua::data(g)](std::size_t i) {
+        seen[i] = std::max(seen[i], std::abs(gp[i]));
+      };
+    });
+  }
+
+  void consolidate(const P& params) {
+    this->consolidate_pass(params, "nothing observed", [](auto& s, const auto& p) {
+      return [seen = s.seen.data(), w = s.importance.data(), a = s.anchor.data(),
+              pp = continua::data(p)](std::size_t i) {
+        w[i] = seen[i];
+        a[i] = pp[i];
+        seen[i] = 0;
+      };
+    });
+  }
+
+  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
+  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(public_bases)
+
+BOOST_AUTO_TEST_CASE(a_penalty_written_on_importance_penalty_gets_quadratic_gradient_and_checks) {
+  // Property: a member that defines only how it fills its slots gets, from the base,
+  // penalty = strength sum_i w_i (p_i - a_i)^2 (strength_convention::whole) and
+  // grads += 2 strength w (p - a), both 0 before the first consolidate; the observe and
+  // consolidate checks; and a checkpoint of kind "regularize.max_abs" that restores it exactly.
+  using P = std::vector<double>;
+  const double strength = 0.75;
+  const P p0 = reg_test::pseudo_random(n_params, 1);
+  max_abs<P> reg({.strength = strength}, p0);
+  BOOST_TEST(reg.penalty(p0) == 0.0);
+  BOOST_CHECK_THROW(reg.consolidate(p0), continua::invalid_argument);
+  BOOST_CHECK_THROW(reg.observe(P(n_params + 1, 0.0)), continua::size_mismatch);
+  BOOST_CHECK_THROW(max_abs<P>({.strength = -1.0}, p0), continua::invalid_argument);
+
+  vec w(n_params, 0.0);
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    const P g = reg_test::pseudo_random(n_params, 10 + k);
+    reg.observe(g);
+    for (std::size_t i = 0; i < n_params; ++i) w[i] = std::max(w[i], std::abs(g[i]));
+  }
+  BOOST_TEST(reg.observed() == 3u);
+  reg.consolidate(p0);
+  BOOST_TEST(reg.tasks() == 1u);
+  BOOST_TEST(reg.observed() == 0u);
+
+  const P p = reg_test::pseudo_random(n_params, 2);
+  double q = 0;
+  for (std::size_t i = 0; i < n_params; ++i) q += w[i] * (p[i] - p0[i]) * (p[i] - p0[i]);
+  BOOST_TEST(q > 0.0);
+  BOOST_TEST(reg.penalty(p) == strength * q, boost::test_tools::tolerance(1e-13));
+  P g(n_params, 1.0);
+  reg.add_gradient(p, g);
+  for (std::size_t i = 0; i < n_params; ++i)
+    BOOST_TEST(g[i] == 1.0 + 2 * strength * w[i] * (p[i] - p0[i]),
+               boost::test_tools::tolerance(1e-13));
+
+  const auto path = reg_test::temp_path("max_abs.ckpt");
+  reg.save(path);
+  const continua::io::checkpoint_reader rd(path);
+  rd.require_kind("regularize.max_abs", 1);
+  BOOST_TEST(rd.get_scalar<std::uint64_t>("samples") == 0u);
+  max_abs<P> back({.strength = strength}, P(n_params, 0.0));
+  back.load(path);
+  BOOST_TEST(back.tasks() == 1u);
+  BOOST_TEST(back.penalty(p) == reg.penalty(p));
+  std::filesystem::remove(path);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

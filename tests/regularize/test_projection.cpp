@@ -133,7 +133,7 @@ template <class T, class S>
 std::vector<double> basis_of(const r::gradient_projection<T, S>& gpm) {
   const auto b = gpm.basis();
   continua::buffer<T, S> copy(b.size());
-  continua::for_each_index(S{}, b.size(), r::detail::gpm_copy<T>{b.data(), copy.data()});
+  continua::copy(b, copy);
   return host_doubles(copy);
 }
 

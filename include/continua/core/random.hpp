@@ -214,9 +214,19 @@ inline constexpr unsigned draws_per_block = sizeof(T) == sizeof(float) ? 4u : 2u
 namespace detail {
 template <class T>
 inline constexpr bool is_random_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+}  // namespace detail
 
+// The block decodes: the draws of type T (float or double) that one output block r of a stream
+// holds, written to out[0, draws_per_block<T>). For block b, out[j] is draw
+// b * draws_per_block<T> + j of the stream (the layout at the top of this file), so a kernel that
+// wants each block's draws once (one thread per block, values combined with its own data) gets
+// exactly the numbers of uniform_draw / normal_draw and of fill_uniform / fill_normal with
+// lo = 0, hi = 1 / mean = 0, stddev = 1:
+//   T z[draws_per_block<T>];  normals_from_block(random_block(key, b), z);
 template <class T>
 CONTINUA_HD inline void uniforms_from_block(const uint32x4& r, T* out) {
+  static_assert(detail::is_random_real_v<T>,
+                "continua::uniforms_from_block: T must be float or double");
   if constexpr (std::is_same_v<T, float>) {
     for (unsigned j = 0; j < 4; ++j) out[j] = unit_float(r.w[j]);
   } else {
@@ -227,6 +237,8 @@ CONTINUA_HD inline void uniforms_from_block(const uint32x4& r, T* out) {
 
 template <class T>
 CONTINUA_HD inline void normals_from_block(const uint32x4& r, T* out) {
+  static_assert(detail::is_random_real_v<T>,
+                "continua::normals_from_block: T must be float or double");
   if constexpr (std::is_same_v<T, float>) {
     const normal_pair<float> a = box_muller_float(r.w[0], r.w[1]);
     const normal_pair<float> b = box_muller_float(r.w[2], r.w[3]);
@@ -240,14 +252,13 @@ CONTINUA_HD inline void normals_from_block(const uint32x4& r, T* out) {
     out[1] = a.second;
   }
 }
-}  // namespace detail
 
 // Draw i of the uniform [0, 1) sequence of type T (float or double) of a stream.
 template <class T>
 CONTINUA_HD T uniform_draw(philox_key key, std::uint64_t i) {
   static_assert(detail::is_random_real_v<T>, "continua::uniform_draw: T must be float or double");
   T out[draws_per_block<T>];
-  detail::uniforms_from_block(random_block(key, i / draws_per_block<T>), out);
+  uniforms_from_block(random_block(key, i / draws_per_block<T>), out);
   return out[i % draws_per_block<T>];
 }
 
@@ -256,7 +267,7 @@ template <class T>
 CONTINUA_HD T normal_draw(philox_key key, std::uint64_t i) {
   static_assert(detail::is_random_real_v<T>, "continua::normal_draw: T must be float or double");
   T out[draws_per_block<T>];
-  detail::normals_from_block(random_block(key, i / draws_per_block<T>), out);
+  normals_from_block(random_block(key, i / draws_per_block<T>), out);
   return out[i % draws_per_block<T>];
 }
 
@@ -313,42 +324,60 @@ struct scaled_normal {
   }
 };
 
-// One call per Philox block covering draws [offset, offset + n): each block is generated once
-// and its draws that fall inside the range are written to x[draw - offset].
-template <class T, class Transform>
-struct block_fill {
-  T* x;
+// One call per Philox block covering draws [offset, offset + n): each block is generated once,
+// decoded, and its draws that fall inside the range are handed to sink(draw - offset, value).
+template <class T, class Decode, class Sink>
+struct block_draws {
   std::uint64_t n;
   std::uint64_t offset;
   std::uint64_t first_block;
   philox_key key;
-  Transform transform;
+  Decode decode;
+  Sink sink;
   CONTINUA_HD void operator()(std::size_t b) const {
     constexpr unsigned per = draws_per_block<T>;
     const std::uint64_t block = first_block + b;
     T out[per];
-    transform(random_block(key, block), out);
+    decode(random_block(key, block), out);
     for (unsigned j = 0; j < per; ++j) {
       const std::uint64_t draw = block * per + j;
-      if (draw >= offset && draw - offset < n) x[draw - offset] = out[j];
+      if (draw >= offset && draw - offset < n)
+        sink(static_cast<std::size_t>(draw - offset), out[j]);
     }
   }
 };
 
-template <class X, class Transform>
-void run_block_fill(std::string_view context, X& x, philox_key key, std::uint64_t offset,
-                    Transform transform) {
-  using T = value_t<X>;
-  const auto n = static_cast<std::uint64_t>(continua::size(x));
+template <class T, class Space, class Decode, class Sink>
+void run_block_draws(std::string_view context, Space, philox_key key, std::uint64_t offset,
+                     std::uint64_t n, Decode decode, Sink sink) {
   if (n == 0) return;
   require(n - 1 <= std::numeric_limits<std::uint64_t>::max() - offset, context,
           "offset + size exceeds the 2^64 draws of a stream");
   constexpr unsigned per = draws_per_block<T>;
   const std::uint64_t first_block = offset / per;
   const std::uint64_t blocks = (offset + (n - 1)) / per - first_block + 1;
-  for_each_index(
-      memory_space_t<X>{}, static_cast<std::size_t>(blocks),
-      block_fill<T, Transform>{continua::data(x), n, offset, first_block, key, transform});
+  for_each_index(Space{}, static_cast<std::size_t>(blocks),
+                 block_draws<T, Decode, Sink>{n, offset, first_block, key, decode, sink});
+}
+
+template <class T>
+struct standard_normal {
+  CONTINUA_HD void operator()(const uint32x4& r, T* out) const { normals_from_block(r, out); }
+};
+
+template <class T>
+struct store_draw {
+  T* x;
+  CONTINUA_HD void operator()(std::size_t i, T v) const { x[i] = v; }
+};
+
+template <class X, class Transform>
+void run_block_fill(std::string_view context, X& x, philox_key key, std::uint64_t offset,
+                    Transform transform) {
+  using T = value_t<X>;
+  run_block_draws<T>(context, memory_space_t<X>{}, key, offset,
+                     static_cast<std::uint64_t>(continua::size(x)), transform,
+                     store_draw<T>{continua::data(x)});
 }
 
 template <class X>
@@ -396,6 +425,20 @@ void fill_normal(X&& x, philox_key key, std::uint64_t offset = 0, double mean = 
   require_option(is_finite(tstd) && tstd >= T(0), "fill_normal", "stddev", stddev,
                  "must be finite and >= 0");
   detail::run_block_fill("fill_normal", x, key, offset, detail::scaled_normal<T>{tmean, tstd});
+}
+
+// sink(i, z_{offset + i}) for every i in [0, n), z_k the standard normal draws of type T (float
+// or double), run on Space with each Philox block generated once: for kernels that combine the
+// noise with their own data in one pass (fill_normal is the sink x[i] = mean + stddev z). sink is
+// a functor (CONTINUA_HD for device_space) called concurrently for distinct i. Throws
+// continua::invalid_argument, before calling sink, if offset + n exceeds the 2^64 draws.
+template <class T, class Space, class Sink>
+void for_each_normal_draw(Space space, philox_key key, std::uint64_t offset, std::uint64_t n,
+                          const Sink& sink) {
+  static_assert(detail::is_random_real_v<T>,
+                "continua::for_each_normal_draw: T must be float or double");
+  detail::run_block_draws<T>("for_each_normal_draw", space, key, offset, n,
+                             detail::standard_normal<T>{}, sink);
 }
 
 }  // namespace continua

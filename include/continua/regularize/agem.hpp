@@ -25,8 +25,8 @@
 #include "continua/core/per_tensor.hpp"
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
+#include "continua/core/vector_ops.hpp"
 #include "continua/io/checkpoint.hpp"
-#include "continua/regularize/detail_state.hpp"
 
 namespace continua::regularize {
 
@@ -71,12 +71,8 @@ class agem {
     constexpr std::string_view context = "agem::set_reference";
     check_structure(context, "reference_grads", reference_grads);
     require_finite(context, "reference_grads", reference_grads);
-    for_each_tensor(reference_grads, [&](auto k, const auto& t) {
-      auto& s = slot_at(reference_, k);
-      using T = value_t<std::remove_cvref_t<decltype(t)>>;
-      for_each_index(memory_space_t<std::remove_cvref_t<decltype(t)>>{}, continua::size(t),
-                     detail::copy_kernel<T>{s.data(), continua::data(t)});
-    });
+    for_each_tensor(reference_grads,
+                    [&](auto k, const auto& t) { continua::copy(t, slot_at(reference_, k)); });
     reference_sq_ = squared_norm(reference_);
     has_reference_ = true;
   }
@@ -124,7 +120,7 @@ class agem {
     io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
     w.add_scalar("has_reference", has_reference_);
     w.add_scalar("tensors", static_cast<std::uint64_t>(count()));
-    detail::for_each_slot(reference_, [&](std::size_t k, const auto& s) {
+    for_each_slot(reference_, [&](std::size_t k, const auto& s) {
       w.add("t" + std::to_string(k), s.to_host());
     });
     w.save(path);
@@ -141,7 +137,7 @@ class agem {
                      " tensors, this object " + std::to_string(count()));
     const bool has = rd.get_scalar<bool>("has_reference");
     slots_t next = reference_;
-    detail::for_each_slot(next, [&](std::size_t k, auto& s) {
+    for_each_slot(next, [&](std::size_t k, auto& s) {
       using T = typename std::remove_cvref_t<decltype(s)>::value_type;
       const std::vector<T> v =
           rd.get<T>("t" + std::to_string(k), {static_cast<std::uint64_t>(s.size())});
@@ -156,7 +152,7 @@ class agem {
   }
 
  private:
-  std::size_t count() const { return detail::slot_count(reference_); }
+  std::size_t count() const { return slot_count(reference_); }
 
   // Sizes of `g` against the stored reference (which has the parameters' shapes).
   void check_structure(std::string_view context, std::string_view name, const P& g) const {

@@ -5,9 +5,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <tuple>
 
-#include "continua/regularize/detail_state.hpp"
+#include "continua/config.hpp"
+#include "continua/core/buffer.hpp"
+#include "continua/core/error.hpp"
+#include "continua/core/kernel.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/core/per_tensor.hpp"
+#include "continua/core/reduce.hpp"
+#include "continua/regularize/detail/checkpoint.hpp"
+#include "continua/regularize/detail/options.hpp"
+#include "continua/regularize/detail/slots.hpp"
+#include "continua/regularize/importance_penalty.hpp"
 
 namespace continua::regularize {
 
@@ -27,7 +38,7 @@ namespace detail {
 // fisher/anchor hold the penalty in the form F (p - m)^2: online, F and the last anchor;
 // separate, F = sum_t F_t and m the F-weighted mean of the anchors. The identity
 //   sum_t F_t (p - a_t)^2 = F (p - m)^2 + sum_t F_t (a_t - m)^2
-// makes any number of separate penalties one fused pass; the constant goes to ewc::offset_.
+// makes any number of separate penalties one fused pass; the constant goes to the base's offset_.
 template <class T, class Space>
 struct ewc_slot {
   static constexpr const char* names[] = {"accum", "fisher", "anchor"};
@@ -37,6 +48,14 @@ struct ewc_slot {
   std::size_t size() const { return anchor.size(); }
   auto fields() { return std::tie(accum, fisher, anchor); }
   auto fields() const { return std::tie(accum, fisher, anchor); }
+};
+
+// The quadratic's weight is the Fisher.
+struct fisher_weight {
+  template <class S>
+  const auto& operator()(const S& s) const {
+    return s.fisher;
+  }
 };
 
 template <class T>
@@ -104,132 +123,92 @@ struct ewc_online_kernel {
 //   regularize::ewc reg({.strength = 100, .mode = regularize::ewc_mode::online, .decay = 0.9}, p);
 //   for (auto& g : per_example_grads) reg.observe(g);  reg.consolidate(p);
 template <parameter_set P>
-class ewc {
- public:
-  static constexpr const char* name = "ewc";
-  using options = ewc_options;
+class ewc : public importance_penalty<ewc_options, P, detail::ewc_slot, "ewc", "samples",
+                                      detail::fisher_weight> {
+  using base =
+      importance_penalty<ewc_options, P, detail::ewc_slot, "ewc", "samples", detail::fisher_weight>;
 
-  ewc(ewc_options o, const P& params)
-      : opt_(o), slots_(detail::make_slots<detail::ewc_slot>(params)) {
-    detail::check_strength(name, opt_.strength);
-    require_option(opt_.mode == ewc_mode::separate || opt_.mode == ewc_mode::online, name, "mode",
-                   static_cast<std::uint32_t>(opt_.mode), "must be separate or online");
-    detail::check_unit_interval(name, "decay", opt_.decay);
+ public:
+  ewc(ewc_options o, const P& params) : base(o, params, strength_convention::half) {
+    const ewc_options& opt = this->opt_;
+    require_option(opt.mode == ewc_mode::separate || opt.mode == ewc_mode::online, base::name,
+                   "mode", static_cast<std::uint32_t>(opt.mode), "must be separate or online");
+    detail::check_unit_interval(base::name, "decay", opt.decay);
   }
 
   // One gradient sample: Fisher accumulator += g^2.
   void observe(const P& grads) {
-    detail::check_observed("ewc.observe", "grads", grads, slots_);
-    detail::for_each_slot_pass(grads, slots_, [](auto& s, const auto& g) {
+    this->observe_pass("grads", grads, [](auto& s, const auto& g) {
       using T = value_t<decltype(g)>;
       return detail::square_accumulate_kernel<T>{s.accum.data(), continua::data(g)};
     });
-    ++samples_;
   }
 
   // F_t = mean of the observed g^2; separate: adds the task's penalty, online: F = decay F + F_t.
   // Anchors at params. Throws invalid_argument when nothing was observed since the last one.
   void consolidate(const P& params) {
-    const char* ctx = "ewc.consolidate";
-    detail::check_slots(ctx, "params", params, slots_);
-    require(samples_ > 0, ctx, "no gradient observed since the last consolidate (call observe)");
-    require_finite(ctx, "params", params);
-    const double inv = 1.0 / static_cast<double>(samples_);
-    if (opt_.mode == ewc_mode::separate) {
+    this->begin_consolidate(params,
+                            "no gradient observed since the last consolidate (call observe)");
+    const double inv = 1.0 / static_cast<double>(this->observed_);
+    if (this->opt_.mode == ewc_mode::separate) {
       double added = 0;
       for_each_tensor(params, [&](auto index, const auto& p) {
         using T = value_t<decltype(p)>;
         using A = accumulator_t<T>;
-        const auto& s = slot_at(slots_, index);
+        const auto& s = slot_at(this->slots_, index);
         added += static_cast<double>(transform_reduce(
             memory_space_t<decltype(p)>{}, continua::size(p), A(0),
             detail::ewc_merge_offset_map<T, A>{s.accum.data(), s.fisher.data(), s.anchor.data(),
                                                continua::data(p), static_cast<T>(inv)},
             plus{}));
       });
-      detail::for_each_slot_pass(params, slots_, [&](auto& s, const auto& p) {
+      detail::for_each_slot_pass(params, this->slots_, [&](auto& s, const auto& p) {
         using T = value_t<decltype(p)>;
         return detail::ewc_separate_kernel<T>{s.accum.data(), s.fisher.data(), s.anchor.data(),
                                               continua::data(p), static_cast<T>(inv)};
       });
-      offset_ += added;
+      this->offset_ += added;
     } else {
-      detail::for_each_slot_pass(params, slots_, [&](auto& s, const auto& p) {
+      detail::for_each_slot_pass(params, this->slots_, [&](auto& s, const auto& p) {
         using T = value_t<decltype(p)>;
         return detail::ewc_online_kernel<T>{s.accum.data(),      s.fisher.data(),
                                             s.anchor.data(),     continua::data(p),
-                                            static_cast<T>(inv), static_cast<T>(opt_.decay)};
+                                            static_cast<T>(inv), static_cast<T>(this->opt_.decay)};
       });
     }
-    samples_ = 0;
-    ++tasks_;
+    this->end_consolidate();
   }
 
-  // strength/2 * sum over consolidated tasks of sum_i F_t,i (p_i - anchor_t,i)^2.
-  double penalty(const P& params) const {
-    detail::check_slots("ewc.penalty", "params", params, slots_);
-    if (tasks_ == 0) return 0.0;
-    const double q = detail::weighted_square_sum(
-        params, slots_, [](const auto& s) -> const auto& { return s.fisher; },
-        [](const auto& s) -> const auto& { return s.anchor; });
-    return 0.5 * opt_.strength * (q + offset_);
-  }
+  // penalty(params) = strength/2 * sum over consolidated tasks of sum_i F_t,i (p_i - anchor_t,i)^2
+  // and add_gradient: grads += strength * sum_t F_t (params - anchor_t), from the base (the sum
+  // over tasks is held as one quadratic plus offset_).
 
-  template <parameter_set G>
-  void validate(const P& params, const G& grads) const {
-    detail::check_gradient_call("ewc.add_gradient", params, grads, slots_);
-  }
-
-  // grads += strength * sum_t F_t (params - anchor_t).
-  template <parameter_set G>
-  void add_gradient(const P& params, G& grads) const {
-    validate(params, grads);
-    if (tasks_ == 0) return;
-    detail::add_weighted_gradient(
-        "ewc.add_gradient", params, grads, slots_, opt_.strength,
-        [](const auto& s) -> const auto& { return s.fisher; },
-        [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  std::size_t tasks() const { return tasks_; }
-  // Gradient samples observed since the last consolidate.
-  std::uint64_t observed() const { return samples_; }
-  const options& get_options() const { return opt_; }
-
+  // Records: mode, tasks, samples, offset, then the slots.
   void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w("regularize.ewc", detail::checkpoint_schema);
-    w.add_scalar("mode", static_cast<std::uint32_t>(opt_.mode));
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    w.add_scalar("samples", samples_);
-    w.add_scalar("offset", offset_);
-    detail::write_slots(w, slots_);
-    w.save(path);
+    this->save_checkpoint(
+        path, [&](io::checkpoint_writer& w) { w.add_scalar("mode", mode_code()); },
+        [&](io::checkpoint_writer& w) { w.add_scalar("offset", this->offset_); });
   }
 
   // Restores a checkpoint written by save() for an equally shaped set and the same mode.
   void load(const std::filesystem::path& path) {
-    detail::staged_load in(path, "regularize.ewc");
-    const auto mode = in.scalar<std::uint32_t>("mode");
-    if (mode != static_cast<std::uint32_t>(opt_.mode))
-      in.fail("it holds EWC state of mode " + std::to_string(mode) + ", this regularizer has " +
-              std::to_string(static_cast<std::uint32_t>(opt_.mode)));
-    const auto tasks = in.scalar<std::uint64_t>("tasks");
-    const auto samples = in.scalar<std::uint64_t>("samples");
-    const auto offset = in.scalar<double>("offset");
-    in.slots(slots_);
-    in.commit([&] {
-      tasks_ = static_cast<std::size_t>(tasks);
-      samples_ = samples;
-      offset_ = offset;
-    });
+    this->load_checkpoint(
+        path,
+        [&](detail::staged_load& in) {
+          const auto mode = in.scalar<std::uint32_t>("mode");
+          if (mode != mode_code())
+            in.fail("it holds EWC state of mode " + std::to_string(mode) +
+                    ", this regularizer has " + std::to_string(mode_code()));
+          return [] {};
+        },
+        [&](detail::staged_load& in) {
+          const auto offset = in.scalar<double>("offset");
+          return [this, offset] { this->offset_ = offset; };
+        });
   }
 
  private:
-  options opt_;
-  per_tensor_t<P, detail::ewc_slot> slots_;
-  std::uint64_t samples_ = 0;
-  std::size_t tasks_ = 0;
-  double offset_ = 0;  // separate mode: sum_t sum_i F_t,i (anchor_t,i - m_i)^2
+  std::uint32_t mode_code() const { return static_cast<std::uint32_t>(this->opt_.mode); }
 };
 
 }  // namespace continua::regularize

@@ -33,6 +33,7 @@
 #include "continua/core/memory_space.hpp"
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
+#include "continua/core/vector_ops.hpp"
 #include "continua/io/checkpoint.hpp"
 
 namespace continua::regularize {
@@ -71,13 +72,6 @@ struct gpm_leading_columns {
   CONTINUA_HD void operator()(std::size_t idx) const {
     dst[idx] = src[(idx / cols) * src_cols + idx % cols];
   }
-};
-
-template <class T>
-struct gpm_copy {
-  const T* src;
-  T* dst;
-  CONTINUA_HD void operator()(std::size_t i) const { dst[i] = src[i]; }
 };
 
 inline void gpm_validate(const gpm_options& o, std::size_t input_dim) {
@@ -134,7 +128,7 @@ class gradient_projection {
     // R = inputsᵀ (dim x n) is the same memory read in the other layout: no copy.
     const layout r_order =
         inputs.order() == layout::row_major ? layout::col_major : layout::row_major;
-    const matrix_view<const T, Space> rep(inputs.data(), dim, n, r_order);
+    const matrix_view<const T, Space> rep = as_matrix(inputs, dim, n, r_order);
     const double total = static_cast<double>(squared_norm(rep.flat()));
 
     // R_hat = R - B (Bᵀ R); accepted = |Bᵀ R|_F^2, the energy the basis already holds.
@@ -143,10 +137,10 @@ class gradient_projection {
     matrix_view<const T, Space> rhat = rep;
     if (r > 0) {
       rhat_store = buffer<T, Space>(dim * n);
-      for_each_index(Space{}, dim * n, detail::gpm_copy<T>{inputs.data(), rhat_store.data()});
-      const matrix_view<T, Space> rh(rhat_store.data(), dim, n, r_order);
+      continua::copy(inputs, rhat_store);
+      const matrix_view<T, Space> rh = as_matrix(rhat_store, dim, n, r_order);
       buffer<T, Space> bt_r(r * n);
-      const matrix_view<T, Space> btr(bt_r.data(), r, n);
+      const matrix_view<T, Space> btr = as_matrix(bt_r, r, n);
       linalg::gemm(linalg::op::transpose, linalg::op::none, T(1), basis(), rep, T(0), btr);
       linalg::gemm(linalg::op::none, linalg::op::none, T(-1), basis(),
                    matrix_view<const T, Space>(btr), T(1), rh);
@@ -157,8 +151,7 @@ class gradient_projection {
     const std::size_t kmin = dim < n ? dim : n;
     buffer<T, Space> s_store(kmin);
     buffer<T, Space> u_store(dim * kmin);
-    linalg::svd(rhat, span<T, Space>(s_store.data(), kmin),
-                matrix_view<T, Space>(u_store.data(), dim, kmin), matrix_view<T, Space>{});
+    linalg::svd(rhat, as_span(s_store), as_matrix(u_store, dim, kmin), matrix_view<T, Space>{});
     const std::vector<T> s = s_store.to_host();
 
     const double thr = current_threshold();
@@ -202,7 +195,7 @@ class gradient_projection {
   }
 
   // input_dim x rank, orthonormal columns, row-major.
-  matrix_view<const T, Space> basis() const { return {basis_.data(), input_dim_, rank_}; }
+  matrix_view<const T, Space> basis() const { return as_matrix(basis_, input_dim_, rank_); }
 
   // G <- G - (G B) Bᵀ for a weight gradient G (out x input_dim, any layout): two GEMMs through a
   // held workspace. A no-op while the basis is empty.
@@ -212,6 +205,7 @@ class gradient_projection {
     if (rank_ == 0 || weight_grad.rows() == 0) return;
     const std::size_t need = weight_grad.rows() * rank_;
     if (workspace_.size() < need) workspace_ = buffer<T, Space>(need);
+    // By hand, not as_matrix: the workspace may be larger than this product.
     const matrix_view<T, Space> gb(workspace_.data(), weight_grad.rows(), rank_);
     linalg::gemm(linalg::op::none, linalg::op::none, T(1), matrix_view<const T, Space>(weight_grad),
                  basis(), T(0), gb);
@@ -267,10 +261,10 @@ class gradient_projection {
   // C -= B (Bᵀ C) twice ("twice is enough", Kahan/Parlett), then CholeskyQR twice.
   void orthonormalize(buffer<T, Space>& c_store, std::size_t k) const {
     const std::size_t dim = input_dim_;
-    const matrix_view<T, Space> c(c_store.data(), dim, k);
+    const matrix_view<T, Space> c = as_matrix(c_store, dim, k);
     if (rank_ > 0) {
       buffer<T, Space> t(rank_ * k);
-      const matrix_view<T, Space> bt_c(t.data(), rank_, k);
+      const matrix_view<T, Space> bt_c = as_matrix(t, rank_, k);
       for (int pass = 0; pass < 2; ++pass) {
         linalg::gemm(linalg::op::transpose, linalg::op::none, T(1), basis(),
                      matrix_view<const T, Space>(c), T(0), bt_c);
@@ -279,9 +273,9 @@ class gradient_projection {
       }
     }
     buffer<T, Space> gram(k * k);
-    const matrix_view<T, Space> g(gram.data(), k, k);
+    const matrix_view<T, Space> g = as_matrix(gram, k, k);
     // Cᵀ (k x dim) is C's storage read column-major; C L^-ᵀ solves L Xᵀ = Cᵀ.
-    const matrix_view<T, Space> ct(c_store.data(), k, dim, layout::col_major);
+    const matrix_view<T, Space> ct = as_matrix(c_store, k, dim, layout::col_major);
     for (int pass = 0; pass < 2; ++pass) {
       linalg::syrk(linalg::op::transpose, T(1), matrix_view<const T, Space>(c), T(0), g);
       linalg::cholesky_factor(g);

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <tuple>
 
-#include "continua/regularize/detail_state.hpp"
+#include "continua/core/buffer.hpp"
+#include "continua/core/finite.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/regularize/anchored_quadratic.hpp"
+#include "continua/regularize/detail/slots.hpp"
 
 namespace continua::regularize {
 
@@ -31,74 +34,29 @@ struct l2_anchor_slot {
 //   regularize::l2_anchor reg({.strength = 1e-2}, params);
 //   reg.consolidate(pretrained);  ...  reg.add_gradient(params, grads);
 template <parameter_set P>
-class l2_anchor {
- public:
-  static constexpr const char* name = "l2_anchor";
-  using options = l2_anchor_options;
+class l2_anchor : public anchored_quadratic<l2_anchor_options, P, detail::l2_anchor_slot,
+                                            "l2_anchor", unit_weight> {
+  using base =
+      anchored_quadratic<l2_anchor_options, P, detail::l2_anchor_slot, "l2_anchor", unit_weight>;
 
+ public:
   // params gives the shape of the set only; nothing is anchored until consolidate().
-  l2_anchor(l2_anchor_options o, const P& params)
-      : opt_(o), slots_(detail::make_slots<detail::l2_anchor_slot>(params)) {
-    detail::check_strength(name, opt_.strength);
-  }
+  l2_anchor(l2_anchor_options o, const P& params) : base(o, params, strength_convention::half) {}
 
   // anchor = params.
   void consolidate(const P& params) {
     const char* ctx = "l2_anchor.consolidate";
-    detail::check_slots(ctx, "params", params, slots_);
+    detail::check_slots(ctx, "params", params, this->slots_);
     require_finite(ctx, "params", params);
-    detail::for_each_slot_pass(params, slots_, [](auto& s, const auto& p) {
-      using T = value_t<decltype(p)>;
-      return detail::copy_kernel<T>{s.anchor.data(), continua::data(p)};
-    });
-    ++tasks_;
+    detail::copy_to_slots(
+        params, this->slots_, [](auto& s) -> auto& { return s.anchor; });
+    ++this->tasks_;
   }
 
-  double penalty(const P& params) const {
-    detail::check_slots("l2_anchor.penalty", "params", params, slots_);
-    if (tasks_ == 0) return 0.0;
-    return 0.5 * opt_.strength *
-           detail::unweighted_square_sum(
-               params, slots_, [](const auto& s) -> const auto& { return s.anchor; });
-  }
+  // penalty and add_gradient (grads += strength * (params - anchor)) come from the base.
 
-  // The checks add_gradient runs, without changing anything.
-  template <parameter_set G>
-  void validate(const P& params, const G& grads) const {
-    detail::check_gradient_call("l2_anchor.add_gradient", params, grads, slots_);
-  }
-
-  // grads += strength * (params - anchor).
-  template <parameter_set G>
-  void add_gradient(const P& params, G& grads) const {
-    validate(params, grads);
-    if (tasks_ == 0) return;
-    detail::add_unweighted_gradient(
-        "l2_anchor.add_gradient", params, grads, slots_, opt_.strength,
-        [](const auto& s) -> const auto& { return s.anchor; });
-  }
-
-  std::size_t tasks() const { return tasks_; }
-  const options& get_options() const { return opt_; }
-
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w("regularize.l2_anchor", detail::checkpoint_schema);
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    detail::write_slots(w, slots_);
-    w.save(path);
-  }
-
-  void load(const std::filesystem::path& path) {
-    detail::staged_load in(path, "regularize.l2_anchor");
-    const auto tasks = in.scalar<std::uint64_t>("tasks");
-    in.slots(slots_);
-    in.commit([&] { tasks_ = static_cast<std::size_t>(tasks); });
-  }
-
- private:
-  options opt_;
-  per_tensor_t<P, detail::l2_anchor_slot> slots_;
-  std::size_t tasks_ = 0;
+  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
+  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
 };
 
 }  // namespace continua::regularize

@@ -4,9 +4,17 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <tuple>
 
-#include "continua/regularize/detail_state.hpp"
+#include "continua/config.hpp"
+#include "continua/core/buffer.hpp"
+#include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/regularize/detail/options.hpp"
+#include "continua/regularize/detail/slots.hpp"
+#include "continua/regularize/importance_penalty.hpp"
 
 namespace continua::regularize {
 
@@ -57,12 +65,11 @@ struct mas_consolidate_kernel {
 //   regularize::mas reg({.strength = 1.0}, params);
 //   for (auto& g : output_norm_grads) reg.observe(g);  reg.consolidate(params);
 template <parameter_set P>
-class mas : public detail::importance_penalty<mas_options, P, detail::mas_slot, "mas", "samples"> {
-  using base = detail::importance_penalty<mas_options, P, detail::mas_slot, "mas", "samples">;
+class mas : public importance_penalty<mas_options, P, detail::mas_slot, "mas", "samples"> {
+  using base = importance_penalty<mas_options, P, detail::mas_slot, "mas", "samples">;
 
  public:
-  mas(mas_options o, const P& params) : base(o, params) {
-    detail::check_strength(base::name, this->opt_.strength);
+  mas(mas_options o, const P& params) : base(o, params, strength_convention::whole) {
     detail::check_unit_interval(base::name, "blend", this->opt_.blend);
   }
 
@@ -87,6 +94,9 @@ class mas : public detail::importance_penalty<mas_options, P, detail::mas_slot, 
                                  continua::data(p), static_cast<T>(inv), static_cast<T>(keep)};
                            });
   }
+
+  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
+  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
 };
 
 }  // namespace continua::regularize

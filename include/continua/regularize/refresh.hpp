@@ -45,42 +45,15 @@ inline void refresh_validate(const refresh_options& o) {
                  o.noise_std, "must be finite and >= 0");
 }
 
-// One call per Philox block: the block's normals go to the elements whose draw index
-// (offset + i) falls in it, so each block is generated once.
+// p_i <- fma(stddev, z, fma(rate, g_i, p_i)) for the normal draw z of element i.
 template <class T>
-struct refresh_kernel {
+struct refresh_update {
   T* p;
   const T* g;
   T rate;
   T stddev;
-  philox_key key;
-  std::uint64_t n;
-  std::uint64_t offset;
-  std::uint64_t first_block;
-  CONTINUA_HD void operator()(std::size_t b) const {
-    constexpr unsigned per = draws_per_block<T>;
-    const std::uint64_t block = first_block + b;
-    const uint32x4 r = random_block(key, block);
-    T z[per];
-    if constexpr (std::is_same_v<T, float>) {
-      const normal_pair<float> a = box_muller_float(r.w[0], r.w[1]);
-      const normal_pair<float> c = box_muller_float(r.w[2], r.w[3]);
-      z[0] = a.first;
-      z[1] = a.second;
-      z[2] = c.first;
-      z[3] = c.second;
-    } else {
-      const normal_pair<double> a = box_muller_double(r);
-      z[0] = a.first;
-      z[1] = a.second;
-    }
-    for (unsigned j = 0; j < per; ++j) {
-      const std::uint64_t draw = block * per + j;
-      if (draw >= offset && draw - offset < n) {
-        const std::size_t i = static_cast<std::size_t>(draw - offset);
-        p[i] = std::fma(stddev, z[j], std::fma(rate, g[i], p[i]));
-      }
-    }
+  CONTINUA_HD void operator()(std::size_t i, T z) const {
+    p[i] = std::fma(stddev, z, std::fma(rate, g[i], p[i]));
   }
 };
 
@@ -106,15 +79,10 @@ void refresh_unlearn(P& params, const P& grads, const refresh_options& options,
                       "continua::regularize::refresh_unlearn: elements must be "
                       "float or double");
         const auto n = static_cast<std::uint64_t>(continua::size(p));
-        if (n == 0) return;
-        constexpr unsigned per = draws_per_block<T>;
-        const std::uint64_t first = offset / per;
-        const std::uint64_t blocks = (offset + n - 1) / per - first + 1;
-        for_each_index(
-            memory_space_t<X>{}, static_cast<std::size_t>(blocks),
-            detail::refresh_kernel<T>{continua::data(p), continua::data(g),
-                                      static_cast<T>(options.unlearn_rate),
-                                      static_cast<T>(options.noise_std), key, n, offset, first});
+        for_each_normal_draw<T>(memory_space_t<X>{}, key, offset, n,
+                                detail::refresh_update<T>{continua::data(p), continua::data(g),
+                                                          static_cast<T>(options.unlearn_rate),
+                                                          static_cast<T>(options.noise_std)});
         offset += n;
       });
 }

@@ -4,9 +4,17 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <tuple>
 
-#include "continua/regularize/detail_state.hpp"
+#include "continua/config.hpp"
+#include "continua/core/buffer.hpp"
+#include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/regularize/detail/options.hpp"
+#include "continua/regularize/detail/slots.hpp"
+#include "continua/regularize/importance_penalty.hpp"
 
 namespace continua::regularize {
 
@@ -83,23 +91,19 @@ struct rwalk_consolidate_kernel {
 //   grads = task_grad(params); opt.step(params, grads_copy); reg.observe(grads, params);
 //   ... reg.consolidate(params) at the task boundary.
 template <parameter_set P>
-class rwalk
-    : public detail::importance_penalty<rwalk_options, P, detail::rwalk_slot, "rwalk", "steps"> {
-  using base = detail::importance_penalty<rwalk_options, P, detail::rwalk_slot, "rwalk", "steps">;
+class rwalk : public importance_penalty<rwalk_options, P, detail::rwalk_slot, "rwalk", "steps"> {
+  using base = importance_penalty<rwalk_options, P, detail::rwalk_slot, "rwalk", "steps">;
 
  public:
   // params: the parameters at the start of the first task.
-  rwalk(rwalk_options o, const P& params) : base(o, params) {
+  rwalk(rwalk_options o, const P& params) : base(o, params, strength_convention::whole) {
     const rwalk_options& opt = this->opt_;
-    detail::check_strength(base::name, opt.strength);
     require_option(opt.fisher_decay >= 0 && opt.fisher_decay < 1, base::name, "fisher_decay",
                    opt.fisher_decay, "must lie in [0, 1)");
     detail::check_positive(base::name, "epsilon", opt.epsilon);
     require_finite(base::name, "params", params);
-    detail::for_each_slot_pass(params, this->slots_, [](auto& s, const auto& p) {
-      using T = value_t<decltype(p)>;
-      return detail::copy_kernel<T>{s.previous.data(), continua::data(p)};
-    });
+    detail::copy_to_slots(
+        params, this->slots_, [](auto& s) -> auto& { return s.previous; });
   }
 
   void observe(const P& grads, const P& params_after_step) {
@@ -127,6 +131,9 @@ class rwalk
               s.importance.data(), s.anchor.data(),     continua::data(p), first};
         });
   }
+
+  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
+  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
 };
 
 }  // namespace continua::regularize

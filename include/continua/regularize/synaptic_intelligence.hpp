@@ -4,9 +4,17 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <tuple>
 
-#include "continua/regularize/detail_state.hpp"
+#include "continua/config.hpp"
+#include "continua/core/buffer.hpp"
+#include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/regularize/detail/options.hpp"
+#include "continua/regularize/detail/slots.hpp"
+#include "continua/regularize/importance_penalty.hpp"
 
 namespace continua::regularize {
 
@@ -77,15 +85,14 @@ struct si_consolidate_kernel {
 //   regularize::synaptic_intelligence reg({.strength = 0.1, .damping = 0.1}, params);
 //   grads = task_grad(params); opt.step(params, grads_copy); reg.observe(grads, params);
 template <parameter_set P>
-class synaptic_intelligence : public detail::importance_penalty<si_options, P, detail::si_slot,
-                                                                "synaptic_intelligence", "steps"> {
-  using base =
-      detail::importance_penalty<si_options, P, detail::si_slot, "synaptic_intelligence", "steps">;
+class synaptic_intelligence
+    : public importance_penalty<si_options, P, detail::si_slot, "synaptic_intelligence", "steps"> {
+  using base = importance_penalty<si_options, P, detail::si_slot, "synaptic_intelligence", "steps">;
 
  public:
   // params: the parameters at the start of the first task.
-  synaptic_intelligence(si_options o, const P& params) : base(o, params) {
-    detail::check_strength(base::name, this->opt_.strength);
+  synaptic_intelligence(si_options o, const P& params)
+      : base(o, params, strength_convention::whole) {
     detail::check_positive(base::name, "damping", this->opt_.damping);
     require_finite(base::name, "params", params);
     detail::for_each_slot_pass(params, this->slots_, [](auto& s, const auto& p) {
@@ -115,6 +122,9 @@ class synaptic_intelligence : public detail::importance_penalty<si_options, P, d
                                  continua::data(p), static_cast<T>(this->opt_.damping)};
                            });
   }
+
+  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
+  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
 };
 
 }  // namespace continua::regularize

@@ -1,6 +1,6 @@
 // Small elementwise kernels on row-major matrices held in buffers (diagonal shifts,
-// symmetrisation, column growth, axpy) for the analytic family; host or device via the kernel
-// layer. No paper: plumbing shared by the recursive least-squares policies.
+// symmetrisation, column growth) for the analytic family; host or device via the kernel layer.
+// No paper: plumbing shared by the recursive least-squares policies.
 #pragma once
 
 #include <algorithm>
@@ -18,16 +18,19 @@
 #include "continua/core/finite.hpp"
 #include "continua/core/kernel.hpp"
 #include "continua/core/span.hpp"
+#include "continua/core/vector_ops.hpp"
 
 namespace continua::analytic::detail {
 
+// The row-major rows x cols view of a buffer holding exactly rows * cols elements: core's
+// as_matrix under the name the analytic policies use.
 template <class T, class Space>
 matrix_view<T, Space> view(buffer<T, Space>& b, std::size_t rows, std::size_t cols) {
-  return {b.data(), rows, cols, layout::row_major};
+  return as_matrix(b, rows, cols);
 }
 template <class T, class Space>
 matrix_view<const T, Space> view(const buffer<T, Space>& b, std::size_t rows, std::size_t cols) {
-  return {b.data(), rows, cols, layout::row_major};
+  return as_matrix(b, rows, cols);
 }
 
 template <class T>
@@ -60,21 +63,6 @@ struct symmetrize_fn {
       a[j * n + i] = m;
     }
   }
-};
-
-template <class T>
-struct axpy_fn {
-  T* y;
-  const T* x;
-  T alpha;
-  CONTINUA_HD void operator()(std::size_t i) const { y[i] += alpha * x[i]; }
-};
-
-template <class T>
-struct copy_fn {
-  T* y;
-  const T* x;
-  CONTINUA_HD void operator()(std::size_t i) const { y[i] = x[i]; }
 };
 
 // dst (rows x new_cols) = src (rows x old_cols) followed by zero columns.
@@ -171,15 +159,14 @@ void symmetrize(matrix_view<T, Space> a) {
   for_each_index(Space{}, a.size(), symmetrize_fn<T>{a.data(), a.rows()});
 }
 
-template <class T, class Space>
-void axpy(T alpha, const buffer<T, Space>& x, buffer<T, Space>& y) {
-  for_each_index(Space{}, y.size(), axpy_fn<T>{y.data(), x.data(), alpha});
-}
+// y += alpha x is core's (sizes must match).
+using continua::axpy;
 
+// y = x, first resizing y to x's size (workspace buffers start empty); the copy is core's.
 template <class T, class Space>
 void copy(const buffer<T, Space>& x, buffer<T, Space>& y) {
   if (y.size() != x.size()) y = buffer<T, Space>(x.size());
-  for_each_index(Space{}, x.size(), copy_fn<T>{y.data(), x.data()});
+  continua::copy(x, y);
 }
 
 // Grows a rows x old_cols matrix to rows x new_cols with zero columns on the right.

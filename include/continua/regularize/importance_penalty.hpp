@@ -1,0 +1,107 @@
+// importance_penalty: the base of the penalties that learn a per-parameter importance from
+// observations during a task and fold it in at the task boundary (EWC, SI, MAS, RWalk).
+// Kirkpatrick et al., "Overcoming catastrophic forgetting in neural networks", PNAS 2017.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+#include <utility>
+
+#include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
+#include "continua/core/parameter_set.hpp"
+#include "continua/regularize/anchored_quadratic.hpp"
+#include "continua/regularize/detail/checkpoint.hpp"
+#include "continua/regularize/detail/fixed_name.hpp"
+#include "continua/regularize/detail/slots.hpp"
+
+namespace continua::regularize {
+
+// An anchored_quadratic whose weight is learnt: observe(...) passes update the slots and count
+// observations since the last consolidation (saved as `Counter`, e.g. "samples" or "steps");
+// consolidate passes fold the task into weight and anchor, refusing when nothing was observed.
+// A member defines observe/consolidate from the protected passes below and save/load as
+// save_checkpoint(path) / load_checkpoint(path) (plus any scalars of its own).
+template <class Options, parameter_set P, template <class, class> class Slot,
+          detail::fixed_name Name, detail::fixed_name Counter, class Weight = importance_weight>
+class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Weight> {
+  using base = anchored_quadratic<Options, P, Slot, Name, Weight>;
+
+ public:
+  // Observations (samples or steps) since the last consolidate.
+  std::uint64_t observed() const { return observed_; }
+
+ protected:
+  importance_penalty(Options o, const P& params, strength_convention convention)
+      : base(o, params, convention) {}
+
+  // One observation of `set` (named `set_name` in errors): make_kernel(slot, tensor) per tensor.
+  template <class Make>
+  void observe_pass(std::string_view set_name, const P& set, Make&& make_kernel) {
+    detail::check_observed(observe_context, set_name, set, this->slots_);
+    detail::for_each_slot_pass(set, this->slots_, make_kernel);
+    ++observed_;
+  }
+
+  // One optimizer step: make_kernel(slot, grads tensor, params_after_step tensor) per tensor.
+  template <class Make>
+  void observe_step(const P& grads, const P& params_after_step, Make&& make_kernel) {
+    detail::check_observed(observe_context, "grads", grads, this->slots_);
+    detail::check_observed(observe_context, "params_after_step", params_after_step, this->slots_);
+    detail::for_each_slot_pass2(grads, params_after_step, this->slots_, make_kernel);
+    ++observed_;
+  }
+
+  // Ends a task in one pass: make_kernel(slot, params tensor) folds the task into weight and
+  // anchors. Throws invalid_argument with `nothing_observed` when nothing was observed since the
+  // last one.
+  template <class Make>
+  void consolidate_pass(const P& params, std::string_view nothing_observed, Make&& make_kernel) {
+    begin_consolidate(params, nothing_observed);
+    detail::for_each_slot_pass(params, this->slots_, make_kernel);
+    end_consolidate();
+  }
+
+  // The checks and the bookkeeping of consolidate_pass, for a consolidation of several passes:
+  // begin_consolidate throws before anything changes; end_consolidate starts the next task.
+  void begin_consolidate(const P& params, std::string_view nothing_observed) const {
+    detail::check_slots(consolidate_context, "params", params, this->slots_);
+    require(observed_ > 0, consolidate_context, nothing_observed);
+    require_finite(consolidate_context, "params", params);
+  }
+  void end_consolidate() {
+    observed_ = 0;
+    ++this->tasks_;
+  }
+
+  // anchored_quadratic's checkpoint with the observation count after "tasks", then `trailing`.
+  template <class Leading = detail::no_scalars, class Trailing = detail::no_scalars>
+  void save_checkpoint(const std::filesystem::path& path, Leading leading = {},
+                       Trailing trailing = {}) const {
+    base::save_checkpoint(path, std::move(leading), [&](io::checkpoint_writer& w) {
+      w.add_scalar(Counter.text, observed_);
+      trailing(w);
+    });
+  }
+
+  template <class Leading = detail::no_scalars, class Trailing = detail::no_scalars>
+  void load_checkpoint(const std::filesystem::path& path, Leading leading = {},
+                       Trailing trailing = {}) {
+    base::load_checkpoint(path, std::move(leading), [&](detail::staged_load& in) {
+      const auto observed = in.scalar<std::uint64_t>(Counter.text);
+      return [this, observed, store = trailing(in)] {
+        observed_ = observed;
+        store();
+      };
+    });
+  }
+
+  std::uint64_t observed_ = 0;
+
+ private:
+  static constexpr const char* observe_context = detail::joined_name<Name, ".observe">.text;
+  static constexpr const char* consolidate_context = detail::joined_name<Name, ".consolidate">.text;
+};
+
+}  // namespace continua::regularize
