@@ -372,7 +372,7 @@ template <class Options, parameter_set P, template <class, class> class Slot, fi
 class importance_penalty {
  public:
   static constexpr const char* name = Name.text;
-  using options = Options;
+  using options_type = Options;
 
   double penalty(const P& params) const {
     check_slots(joined_name<Name, ".penalty">.text, "params", params, slots_);
@@ -396,7 +396,7 @@ class importance_penalty {
 
   std::size_t tasks() const { return tasks_; }
   std::uint64_t observed() const { return observed_; }
-  const options& get_options() const { return opt_; }
+  const options_type& options() const { return opt_; }
 
   void save(const std::filesystem::path& path) const {
     io::checkpoint_writer w(kind.text, checkpoint_schema);
@@ -450,7 +450,7 @@ class importance_penalty {
     ++tasks_;
   }
 
-  options opt_;
+  options_type opt_;
   per_tensor_t<P, Slot> slots_;
   std::uint64_t observed_ = 0;
   std::size_t tasks_ = 0;

@@ -107,7 +107,7 @@ template <parameter_set P>
 class ewc {
  public:
   static constexpr const char* name = "ewc";
-  using options = ewc_options;
+  using options_type = ewc_options;
 
   ewc(ewc_options o, const P& params)
       : opt_(o), slots_(detail::make_slots<detail::ewc_slot>(params)) {
@@ -194,7 +194,7 @@ class ewc {
   std::size_t tasks() const { return tasks_; }
   // Gradient samples observed since the last consolidate.
   std::uint64_t observed() const { return samples_; }
-  const options& get_options() const { return opt_; }
+  const options_type& options() const { return opt_; }
 
   void save(const std::filesystem::path& path) const {
     io::checkpoint_writer w("regularize.ewc", detail::checkpoint_schema);
@@ -225,7 +225,7 @@ class ewc {
   }
 
  private:
-  options opt_;
+  options_type opt_;
   per_tensor_t<P, detail::ewc_slot> slots_;
   std::uint64_t samples_ = 0;
   std::size_t tasks_ = 0;

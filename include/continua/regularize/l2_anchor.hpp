@@ -34,7 +34,7 @@ template <parameter_set P>
 class l2_anchor {
  public:
   static constexpr const char* name = "l2_anchor";
-  using options = l2_anchor_options;
+  using options_type = l2_anchor_options;
 
   // params gives the shape of the set only; nothing is anchored until consolidate().
   l2_anchor(l2_anchor_options o, const P& params)
@@ -79,7 +79,7 @@ class l2_anchor {
   }
 
   std::size_t tasks() const { return tasks_; }
-  const options& get_options() const { return opt_; }
+  const options_type& options() const { return opt_; }
 
   void save(const std::filesystem::path& path) const {
     io::checkpoint_writer w("regularize.l2_anchor", detail::checkpoint_schema);
@@ -96,7 +96,7 @@ class l2_anchor {
   }
 
  private:
-  options opt_;
+  options_type opt_;
   per_tensor_t<P, detail::l2_anchor_slot> slots_;
   std::size_t tasks_ = 0;
 };
