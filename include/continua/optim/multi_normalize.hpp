@@ -263,7 +263,9 @@ struct multi_normalize {
 
   options_type opt;
 
-  explicit multi_normalize(options_type o = {}) : opt(std::move(o)) { detail::check_options(name, opt); }
+  explicit multi_normalize(options_type o = {}) : opt(std::move(o)) {
+    detail::check_options(name, opt);
+  }
 
   template <parameter_set P>
   state init(const P&) const {
