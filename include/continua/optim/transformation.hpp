@@ -21,6 +21,7 @@ namespace continua::optim {
 // that element, the matching parameter, per-element state and per-step constants:
 //
 //   static constexpr bool elementwise = true;
+//   static constexpr const char* name = "...";   // in error messages and checkpoint records
 //   static constexpr bool reads_grads = false;   // true: prepare() reads the whole gradient set
 //                                                //  (e.g. its global norm), so X starts a new pass
 //   template <class T, class Space> struct slots;            // per-tensor buffers, may be empty;
