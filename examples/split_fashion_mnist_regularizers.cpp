@@ -128,7 +128,7 @@ struct importance_method : method_base {
   std::unique_ptr<Reg> reg;
   std::size_t samples;
   std::uint64_t seed;
-  importance_method(typename Reg::options opt, const mlp& m, const config& cfg)
+  importance_method(typename Reg::options_type opt, const mlp& m, const config& cfg)
       : reg(std::make_unique<Reg>(opt, m.params())),
         samples(cfg.importance_samples),
         seed(cfg.seed) {}

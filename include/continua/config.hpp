@@ -39,6 +39,14 @@
 #define CONTINUA_WITH_MPI 0
 #endif
 
+// CONTINUA_LINALG_HOST_UNDER_NVCC (0/1): whether a translation unit compiled by nvcc also gets the
+// Eigen host backend of core/linalg.hpp. Default 0: Eigen 3.4 under nvcc floods the build with
+// host/device warnings, and .cu files normally hold device data; host_space calls there fail to
+// compile with a message naming this switch.
+#ifndef CONTINUA_LINALG_HOST_UNDER_NVCC
+#define CONTINUA_LINALG_HOST_UNDER_NVCC 0
+#endif
+
 // CONTINUA_HD: marks functions and functors callable on host and device. Expands to
 // `__host__ __device__` under nvcc, to nothing elsewhere.
 #if defined(__CUDACC__)
@@ -72,6 +80,9 @@
 #else
 #define CONTINUA_SIMD
 #endif
+
+// Not switches: CONTINUA_DETAIL_* macros (core/linalg.hpp, adapters/thrust.hpp) record what the
+// headers derived from the above and from Thrust's configuration; they are not to be set.
 
 #define CONTINUA_VERSION_MAJOR 0
 #define CONTINUA_VERSION_MINOR 1

@@ -6,6 +6,7 @@
 #include "continua/optim/aliases.hpp"
 #include "continua/optim/chain.hpp"
 #include "continua/optim/clip.hpp"
+#include "continua/optim/concepts.hpp"
 #include "continua/optim/groups.hpp"
 #include "continua/optim/multi_normalize.hpp"
 #include "continua/optim/optimize.hpp"

@@ -3,20 +3,13 @@
 #pragma once
 
 #include "continua/regularize/add_regularizer.hpp"
+#include "continua/regularize/agem.hpp"
 #include "continua/regularize/ewc.hpp"
+#include "continua/regularize/gradient_projection.hpp"
 #include "continua/regularize/l2_anchor.hpp"
 #include "continua/regularize/mas.hpp"
+#include "continua/regularize/refresh.hpp"
+#include "continua/regularize/regularizer.hpp"
 #include "continua/regularize/rwalk.hpp"
 #include "continua/regularize/sum.hpp"
 #include "continua/regularize/synaptic_intelligence.hpp"
-
-// Written alongside by the projection part of the family; included when present.
-#if __has_include("continua/regularize/agem.hpp")
-#include "continua/regularize/agem.hpp"
-#endif
-#if __has_include("continua/regularize/gradient_projection.hpp")
-#include "continua/regularize/gradient_projection.hpp"
-#endif
-#if __has_include("continua/regularize/refresh.hpp")
-#include "continua/regularize/refresh.hpp"
-#endif

@@ -1,6 +1,8 @@
 # Runs one syntax-only compile for a compile_fail test (cmake -P). Inputs:
 #   COMPILER, SOURCE, FLAGS_FILE (a response file of -I/-isystem/-D/-std flags), MODE and EXPECT.
-#   MODE=fail:    passes only when the compile fails AND its output matches the regex EXPECT.
+#   EXPECT holds one regex, or several joined by "@@" that must all match (e.g. the missing
+#   member and the user's type).
+#   MODE=fail:    passes only when the compile fails AND its output matches every regex.
 #   MODE=control: passes only when the compile succeeds (warnings are errors).
 # A plain PASS_REGULAR_EXPRESSION would ignore the exit status; checking both here means a
 # message printed as a warning, or a control that stops compiling, cannot pass unnoticed.
@@ -26,10 +28,13 @@ elseif(MODE STREQUAL "fail")
   if(rc EQUAL 0)
     message(FATAL_ERROR "compiled, but continua must reject this type\n${out}")
   endif()
-  if(NOT out MATCHES "${EXPECT}")
-    message(FATAL_ERROR "compile failed without continua's message /${EXPECT}/\n${out}")
-  endif()
-  message(STATUS "rejected with the expected message /${EXPECT}/")
+  string(REPLACE "@@" ";" expects "${EXPECT}")
+  foreach(expect IN LISTS expects)
+    if(NOT out MATCHES "${expect}")
+      message(FATAL_ERROR "compile failed without continua's message /${expect}/\n${out}")
+    endif()
+    message(STATUS "rejected with the expected message /${expect}/")
+  endforeach()
 else()
   message(FATAL_ERROR "check_compile.cmake: unknown MODE '${MODE}'")
 endif()

@@ -172,7 +172,7 @@ void regularizer_checkpoints() {
   const D dp0(p0.begin(), p0.end()), dp1(p1.begin(), p1.end()), dg(g.begin(), g.end());
   {
     files f("ewc");
-    const rg::ewc<D>::options opt{.strength = 3.0, .mode = rg::ewc_mode::online, .decay = 0.5};
+    const rg::ewc<D>::options_type opt{.strength = 3.0, .mode = rg::ewc_mode::online, .decay = 0.5};
     rg::ewc<D> dev(opt, dp0);
     dev.observe(dg);
     dev.consolidate(dp1);

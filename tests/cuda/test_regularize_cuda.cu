@@ -29,7 +29,7 @@ std::vector<float> values(float scale, float offset) {
 // Runs two tasks of the regularizer's life cycle on parameter type V and returns
 // (penalty, gradient after add_gradient) for the final parameters.
 template <template <class> class R, class V, class Observe>
-std::pair<double, std::vector<float>> run(const typename R<V>::options& opt, Observe observe) {
+std::pair<double, std::vector<float>> run(const typename R<V>::options_type& opt, Observe observe) {
   V p0(values(1.f, 0.1f)), p1(values(0.8f, 0.3f)), p2(values(1.2f, -0.2f));
   V g(values(0.5f, 0.05f)), grads(values(0.2f, 0.0f));
   R<V> reg(opt, p0);
@@ -51,7 +51,7 @@ std::pair<double, std::vector<float>> run(const typename R<V>::options& opt, Obs
 // FMA contraction: a couple of float ulps per element of O(1) values, so 1e-5 normwise leaves a
 // margin of ~40x.
 template <template <class> class R, class Observe>
-void device_matches_host(const char* name, const typename R<std::vector<float>>::options& opt,
+void device_matches_host(const char* name, const typename R<std::vector<float>>::options_type& opt,
                          Observe observe) {
   const auto host = run<R, std::vector<float>>(opt, observe);
   auto dev = run<R, thrust::device_vector<float>>(opt, observe);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -275,10 +276,28 @@ struct cholesky {
   };
 };
 
+// An update-rule policy: a name and a state<T, Space> with the members recursive_least_squares
+// calls, checked for state<double, host_space> so that the compiler's message names the member
+// a policy lacks (and, as "P = ...", the policy).
 template <class P>
 concept rls_policy = requires {
-  P::name;
+  { P::name } -> std::convertible_to<std::string_view>;
   typename P::template state<double, host_space>;
+}
+&&requires(typename P::template state<double, host_space>& s,
+           const typename P::template state<double, host_space>& cs,
+           matrix_view<const double, host_space> m, std::string_view context, std::size_t n,
+           double sign) {
+  // clang-format off
+  requires std::constructible_from<typename P::template state<double, host_space>,
+                                   std::size_t, std::size_t, const rls_options&>;
+  // clang-format on
+  { cs.features() } -> std::convertible_to<std::size_t>;
+  { cs.outputs() } -> std::convertible_to<std::size_t>;
+  s.update(context, m, m, sign);          // += or -= (sign) the batch (x, y)
+  s.add_statistics(context, m, m, sign);  // += or -= (sign) the statistics (XᵀX, XᵀY)
+  s.resize_outputs(n);
+  { s.weights() } -> std::convertible_to<matrix_view<const double, host_space>>;
 };
 
 // Multi-output ridge regression fitted batch by batch; equals the joint solution at every step.

@@ -26,14 +26,6 @@
 #define CONTINUA_DETAIL_LINALG_CUDA 0
 #endif
 
-// CONTINUA_LINALG_HOST_UNDER_NVCC (0/1): whether a translation unit compiled by nvcc also gets the
-// Eigen host backend. Default 0: Eigen 3.4 under nvcc floods the build with host/device
-// warnings, and .cu files normally hold device data; host_space calls there fail to compile
-// with a message naming this switch.
-#ifndef CONTINUA_LINALG_HOST_UNDER_NVCC
-#define CONTINUA_LINALG_HOST_UNDER_NVCC 0
-#endif
-
 #if !CONTINUA_CUDA_COMPILER || CONTINUA_LINALG_HOST_UNDER_NVCC || !CONTINUA_DETAIL_LINALG_CUDA
 #define CONTINUA_DETAIL_LINALG_EIGEN 1
 #include "continua/core/linalg_host.hpp"

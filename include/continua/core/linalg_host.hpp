@@ -2,9 +2,20 @@
 // Eigen::Map over caller memory (BLAS/LAPACK semantics: Golub & Van Loan, Matrix Computations).
 #pragma once
 
+// Eigen's AVX-512 paths, inlined under -march=native, make GCC 12 report -Wmaybe-uninitialized
+// inside its own intrinsic headers (the self-initialised `__Y = __Y` of _mm256_undefined_pd):
+// hundreds of false alarms per translation unit that -isystem does not stop, since the warning
+// comes after inlining. The pragma covers the code of the headers included here, not the user's.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <Eigen/SVD>
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC diagnostic pop
+#endif
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

@@ -10,7 +10,7 @@
 
 namespace continua::optim {
 
-struct adagrad_options {
+struct scale_by_adagrad_options {
   double initial_accumulator = 0.0;
   double eps = 1e-10;
 };
@@ -32,7 +32,7 @@ struct adagrad_kernel {
 struct scale_by_adagrad {
   static constexpr const char* name = "scale_by_adagrad";
   static constexpr bool elementwise = true;
-  using options = adagrad_options;
+  using options_type = scale_by_adagrad_options;
   template <class T, class Space>
   struct slots {
     buffer<T, Space> sum;
@@ -42,9 +42,9 @@ struct scale_by_adagrad {
   };
   using scalars = no_scalars;
 
-  options opt;
+  options_type opt;
 
-  explicit scale_by_adagrad(options o = {}) : opt(o) {
+  explicit scale_by_adagrad(options_type o = {}) : opt(o) {
     require_option(o.initial_accumulator >= 0 && std::isfinite(o.initial_accumulator), name,
                    "initial_accumulator", o.initial_accumulator, "must be finite and >= 0");
     require_option(o.eps >= 0 && std::isfinite(o.eps), name, "eps", o.eps,

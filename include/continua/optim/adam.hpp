@@ -11,7 +11,7 @@
 
 namespace continua::optim {
 
-struct adam_options {
+struct scale_by_adam_options {
   double b1 = 0.9;
   double b2 = 0.999;
   double eps = 1e-8;
@@ -44,7 +44,7 @@ struct adam_kernel {
 struct scale_by_adam {
   static constexpr const char* name = "scale_by_adam";
   static constexpr bool elementwise = true;
-  using options = adam_options;
+  using options_type = scale_by_adam_options;
   template <class T, class Space>
   struct slots {
     buffer<T, Space> mu, nu, nu_max;
@@ -58,9 +58,9 @@ struct scale_by_adam {
     bool amsgrad;
   };
 
-  options opt;
+  options_type opt;
 
-  explicit scale_by_adam(options o = {}) : opt(o) {
+  explicit scale_by_adam(options_type o = {}) : opt(o) {
     require_option(o.b1 >= 0 && o.b1 < 1, name, "b1", o.b1, "must lie in [0, 1)");
     require_option(o.b2 >= 0 && o.b2 < 1, name, "b2", o.b2, "must lie in [0, 1)");
     require_option(o.eps >= 0 && std::isfinite(o.eps), name, "eps", o.eps,

@@ -52,7 +52,7 @@ inline auto nesterov(double lr, double m = 0.9) {
 }
 
 // Adam with coupled L2 weight decay (torch.optim.Adam).
-struct adam_alias_options {
+struct adam_options {
   double lr = 1e-3;
   double b1 = 0.9;
   double b2 = 0.999;
@@ -61,15 +61,15 @@ struct adam_alias_options {
   bool amsgrad = false;
 };
 template <class Schedule = constant_schedule>
-auto adam(adam_alias_options o, Schedule lr) {
+auto adam(adam_options o, Schedule lr) {
   return chain(add_decayed_weights(o.weight_decay),
                scale_by_adam({.b1 = o.b1, .b2 = o.b2, .eps = o.eps, .amsgrad = o.amsgrad}),
                scale_by_learning_rate<Schedule>(std::move(lr)));
 }
-inline auto adam(adam_alias_options o = {}) {
+inline auto adam(adam_options o = {}) {
   return adam(o, detail::lr_schedule("adam", o.lr, constant_schedule(o.lr)));
 }
-inline auto amsgrad(adam_alias_options o = {}) {
+inline auto amsgrad(adam_options o = {}) {
   o.amsgrad = true;
   return adam(o);
 }
@@ -113,14 +113,14 @@ inline auto rmsprop(rmsprop_options o = {}) {
 }
 
 // Adagrad (torch.optim.Adagrad): lr / (1 + (t - 1) lr_decay), coupled decay.
-struct adagrad_alias_options {
+struct adagrad_options {
   double lr = 1e-2;
   double lr_decay = 0.0;
   double weight_decay = 0.0;
   double initial_accumulator = 0.0;
   double eps = 1e-10;
 };
-inline auto adagrad(adagrad_alias_options o = {}) {
+inline auto adagrad(adagrad_options o = {}) {
   detail::check_lr("adagrad", o.lr);
   return chain(
       add_decayed_weights(o.weight_decay),
@@ -129,18 +129,18 @@ inline auto adagrad(adagrad_alias_options o = {}) {
 }
 
 // Lion with decoupled weight decay: p -= lr (sign(b1 m + (1 - b1) g) + wd p).
-struct lion_alias_options {
+struct lion_options {
   double lr = 1e-4;
   double b1 = 0.9;
   double b2 = 0.99;
   double weight_decay = 0.0;
 };
 template <class Schedule = constant_schedule>
-auto lion(lion_alias_options o, Schedule lr) {
+auto lion(lion_options o, Schedule lr) {
   return chain(scale_by_lion({.b1 = o.b1, .b2 = o.b2}), add_decayed_weights(o.weight_decay),
                scale_by_learning_rate<Schedule>(std::move(lr)));
 }
-inline auto lion(lion_alias_options o = {}) {
+inline auto lion(lion_options o = {}) {
   return lion(o, detail::lr_schedule("lion", o.lr, constant_schedule(o.lr)));
 }
 

@@ -95,6 +95,20 @@ constexpr std::size_t stage_end() {
 
 template <class... Xs>
 class chain_t {
+  // Each part is checked here, when chain(...) is called, and again with the parameter and
+  // gradient types by init/update/step/validate: a missing member is reported by name (see
+  // optim/concepts.hpp) before anything below tries to call it.
+  // (The fold always holds: a failing check has already stopped the build with its own message.)
+  static_assert(((void)detail::check_transformation<Xs>(), ..., true));
+
+  template <class P>
+  static constexpr bool init_ok =
+      (detail::check_transformation_init<Xs, std::remove_cvref_t<P>>() && ...);
+  template <class G, class P>
+  static constexpr bool update_ok =
+      (detail::check_transformation_update<Xs, std::remove_cvref_t<G>, std::remove_cvref_t<P>>() &&
+       ...);
+
  public:
   static constexpr bool elementwise = false;
   static constexpr std::size_t size = sizeof...(Xs);
@@ -112,9 +126,10 @@ class chain_t {
 
   template <parameter_set P>
   auto init(const P& params) const {
-    return std::apply(
-        [&](const auto&... x) { return state<std::remove_cvref_t<P>>{init_one(x, params)...}; },
-        parts_);
+    if constexpr (init_ok<P>)
+      return std::apply(
+          [&](const auto&... x) { return state<std::remove_cvref_t<P>>{init_one(x, params)...}; },
+          parts_);
   }
 
   template <class P>
@@ -123,8 +138,10 @@ class chain_t {
   // Turns grads into updates in place. Returns false when the step was skipped (NaN policy).
   template <parameter_set G, parameter_set P>
   bool update(G&& grads, state<std::remove_cvref_t<P>>& s, const P& params) const {
-    if (!validate(grads, s, params)) return false;
-    run_from<0, false>(grads, s, params);
+    if constexpr (update_ok<G, P>) {
+      if (!validate(grads, s, params)) return false;
+      run_from<0, false>(grads, s, params);
+    }
     return true;
   }
 
@@ -132,8 +149,10 @@ class chain_t {
   // grads may be overwritten (they hold intermediate updates between passes).
   template <parameter_set G, parameter_set P>
   bool step(P& params, G&& grads, state<std::remove_cvref_t<P>>& s) const {
-    if (!validate(grads, s, params)) return false;
-    run_from<0, true>(grads, s, params);
+    if constexpr (update_ok<G, P>) {
+      if (!validate(grads, s, params)) return false;
+      run_from<0, true>(grads, s, params);
+    }
     return true;
   }
 
@@ -141,23 +160,27 @@ class chain_t {
   // param_groups, which validates every group before stepping any).
   template <parameter_set G, parameter_set P>
   void step_validated(P& params, G&& grads, state<std::remove_cvref_t<P>>& s) const {
-    run_from<0, true>(grads, s, params);
+    if constexpr (update_ok<G, P>) run_from<0, true>(grads, s, params);
   }
 
   // Checks grads, state and params, then the NaN policy: throws on bad input, returns false when
   // the step is to be skipped. Changes nothing.
   template <parameter_set G, parameter_set P>
   bool validate(const G& grads, const state<std::remove_cvref_t<P>>& s, const P& params) const {
-    require_same_structure("optim.update", "grads", grads, "params", params);
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (validate_one(std::get<I>(parts_), grads, std::get<I>(s), params), ...);
+    if constexpr (!update_ok<G, P>) {
+      return false;
+    } else {
+      require_same_structure("optim.update", "grads", grads, "params", params);
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (validate_one(std::get<I>(parts_), grads, std::get<I>(s), params), ...);
+      }
+      (std::index_sequence_for<Xs...>{});
+      if (policy_ == nan_policy::propagate) return true;
+      if (all_finite(grads)) return true;
+      if (policy_ == nan_policy::skip_step) return false;
+      require_finite("optim.update", "grads", grads);
+      return true;
     }
-    (std::index_sequence_for<Xs...>{});
-    if (policy_ == nan_policy::propagate) return true;
-    if (all_finite(grads)) return true;
-    if (policy_ == nan_policy::skip_step) return false;
-    require_finite("optim.update", "grads", grads);
-    return true;
   }
 
  private:
@@ -229,6 +252,11 @@ class chain_t {
   std::tuple<Xs...> parts_;
   nan_policy policy_ = nan_policy::throw_error;
 };
+
+template <class X>
+inline constexpr bool is_chain_v = false;
+template <class... Xs>
+inline constexpr bool is_chain_v<chain_t<Xs...>> = true;
 
 template <class... Xs>
 chain_t<std::remove_cvref_t<Xs>...> chain(Xs&&... parts) {

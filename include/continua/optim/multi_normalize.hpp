@@ -255,15 +255,17 @@ std::size_t multi_normalize_matrix(matrix_view<T, Space> x, const multi_normaliz
 struct multi_normalize {
   static constexpr const char* name = "multi_normalize";
   static constexpr bool elementwise = false;
-  using options = multi_normalize_options;
+  using options_type = multi_normalize_options;
   struct state {
     auto fields() { return std::tie(); }
     auto fields() const { return std::tie(); }
   };
 
-  options opt;
+  options_type opt;
 
-  explicit multi_normalize(options o = {}) : opt(std::move(o)) { detail::check_options(name, opt); }
+  explicit multi_normalize(options_type o = {}) : opt(std::move(o)) {
+    detail::check_options(name, opt);
+  }
 
   template <parameter_set P>
   state init(const P&) const {

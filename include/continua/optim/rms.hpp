@@ -11,7 +11,7 @@
 
 namespace continua::optim {
 
-struct rms_options {
+struct scale_by_rms_options {
   double decay = 0.99;  // torch's alpha
   double eps = 1e-8;
   bool centered = false;
@@ -41,7 +41,7 @@ struct rms_kernel {
 struct scale_by_rms {
   static constexpr const char* name = "scale_by_rms";
   static constexpr bool elementwise = true;
-  using options = rms_options;
+  using options_type = scale_by_rms_options;
   template <class T, class Space>
   struct slots {
     buffer<T, Space> sq, avg;
@@ -51,9 +51,9 @@ struct scale_by_rms {
   };
   using scalars = no_scalars;
 
-  options opt;
+  options_type opt;
 
-  explicit scale_by_rms(options o = {}) : opt(o) {
+  explicit scale_by_rms(options_type o = {}) : opt(o) {
     require_option(o.decay >= 0 && o.decay < 1, name, "decay", o.decay, "must lie in [0, 1)");
     require_option(o.eps >= 0 && std::isfinite(o.eps), name, "eps", o.eps,
                    "must be finite and >= 0");
@@ -64,11 +64,11 @@ struct scale_by_rms {
   }
   no_scalars init_scalars() const { return {}; }
   template <class G, class P>
-  options prepare(no_scalars, const G&, const P&) const {
+  options_type prepare(no_scalars, const G&, const P&) const {
     return opt;
   }
   template <class T, class Space>
-  detail::rms_kernel<T> make_kernel(const options& o, slots<T, Space>& s) const {
+  detail::rms_kernel<T> make_kernel(const options_type& o, slots<T, Space>& s) const {
     return {s.sq.data(), o.centered ? s.avg.data() : nullptr, static_cast<T>(o.decay),
             static_cast<T>(1.0 - o.decay), static_cast<T>(o.eps)};
   }

@@ -41,7 +41,7 @@ struct scale_by_sign : stateless_elementwise {
   }
 };
 
-struct lion_options {
+struct scale_by_lion_options {
   double b1 = 0.9;
   double b2 = 0.99;
 };
@@ -50,7 +50,7 @@ struct lion_options {
 struct scale_by_lion {
   static constexpr const char* name = "scale_by_lion";
   static constexpr bool elementwise = true;
-  using options = lion_options;
+  using options_type = scale_by_lion_options;
   template <class T, class Space>
   struct slots {
     buffer<T, Space> m;
@@ -60,9 +60,9 @@ struct scale_by_lion {
   };
   using scalars = no_scalars;
 
-  options opt;
+  options_type opt;
 
-  explicit scale_by_lion(options o = {}) : opt(o) {
+  explicit scale_by_lion(options_type o = {}) : opt(o) {
     require_option(o.b1 >= 0 && o.b1 <= 1, name, "b1", o.b1, "must lie in [0, 1]");
     require_option(o.b2 >= 0 && o.b2 <= 1, name, "b2", o.b2, "must lie in [0, 1]");
   }
@@ -72,11 +72,11 @@ struct scale_by_lion {
   }
   no_scalars init_scalars() const { return {}; }
   template <class G, class P>
-  options prepare(no_scalars, const G&, const P&) const {
+  options_type prepare(no_scalars, const G&, const P&) const {
     return opt;
   }
   template <class T, class Space>
-  detail::lion_kernel<T> make_kernel(const options& o, slots<T, Space>& s) const {
+  detail::lion_kernel<T> make_kernel(const options_type& o, slots<T, Space>& s) const {
     return {s.m.data(), static_cast<T>(o.b1), static_cast<T>(1.0 - o.b1), static_cast<T>(o.b2),
             static_cast<T>(1.0 - o.b2)};
   }

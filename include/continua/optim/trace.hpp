@@ -33,7 +33,7 @@ struct trace_kernel {
 struct trace {
   static constexpr const char* name = "trace";
   static constexpr bool elementwise = true;
-  using options = trace_options;
+  using options_type = trace_options;
   template <class T, class Space>
   struct slots {
     buffer<T, Space> t;
@@ -43,9 +43,9 @@ struct trace {
   };
   using scalars = no_scalars;
 
-  options opt;
+  options_type opt;
 
-  explicit trace(options o = {}) : opt(o) {
+  explicit trace(options_type o = {}) : opt(o) {
     require_option(o.decay >= 0 && o.decay < 1, name, "decay", o.decay, "must lie in [0, 1)");
     require_option(!o.nesterov || o.decay > 0, name, "nesterov", o.nesterov,
                    "Nesterov momentum needs decay > 0");
@@ -57,11 +57,11 @@ struct trace {
   }
   no_scalars init_scalars() const { return {}; }
   template <class G, class P>
-  options prepare(no_scalars, const G&, const P&) const {
+  options_type prepare(no_scalars, const G&, const P&) const {
     return opt;
   }
   template <class T, class Space>
-  detail::trace_kernel<T> make_kernel(const options& o, slots<T, Space>& s) const {
+  detail::trace_kernel<T> make_kernel(const options_type& o, slots<T, Space>& s) const {
     return {s.t.size() ? s.t.data() : nullptr, static_cast<T>(o.decay), o.nesterov};
   }
   void commit(no_scalars&) const {}

@@ -13,6 +13,7 @@
 #include "continua/core/parameter_set.hpp"
 #include "continua/core/per_tensor.hpp"
 #include "continua/core/span.hpp"
+#include "continua/optim/concepts.hpp"
 
 namespace continua::optim {
 
@@ -20,6 +21,7 @@ namespace continua::optim {
 // that element, the matching parameter, per-element state and per-step constants:
 //
 //   static constexpr bool elementwise = true;
+//   static constexpr const char* name = "...";   // in error messages and checkpoint records
 //   static constexpr bool reads_grads = false;   // true: prepare() reads the whole gradient set
 //                                                //  (e.g. its global norm), so X starts a new pass
 //   template <class T, class Space> struct slots;            // per-tensor buffers, may be empty;
@@ -41,11 +43,9 @@ namespace continua::optim {
 //   template <parameter_set P> state<P> init(const P& params) const;
 //   template <...> void validate(const G& grads, const state& s, const P& params) const;
 //   template <...> void update(G& grads, state& s, const P& params) const;
-template <class X>
-concept elementwise_transformation = std::is_class_v<X> && X::elementwise;
-
-template <class X>
-concept whole_transformation = std::is_class_v<X> &&(!X::elementwise);
+//
+// continua/optim/concepts.hpp states both as concepts (elementwise_transformation_for,
+// whole_transformation_for) and holds the member-by-member checks chain() runs.
 
 // State of an elementwise transformation over parameter set P.
 template <class X, class P>
@@ -55,12 +55,22 @@ struct elementwise_state {
 };
 
 namespace detail {
+// Stands for the state of a part that lacks the members to have one, so that the signatures
+// naming the state stay well-formed and chain()'s own check reports the missing member.
+struct no_state_of_incomplete_transformation {};
+
 template <class X, class P>
 struct state_of_impl {
+  using type = no_state_of_incomplete_transformation;
+};
+template <class X, class P>
+requires whole_transformation<X> && has_init<X, P>
+struct state_of_impl<X, P> {
   using type = decltype(std::declval<const X&>().init(std::declval<const P&>()));
 };
-template <elementwise_transformation X, class P>
-struct state_of_impl<X, P> {
+template <class X, class P>
+requires elementwise_transformation<X> && has_scalars<X> &&
+    (slots_for_all<X, P>()) struct state_of_impl<X, P> {
   using type = elementwise_state<X, std::remove_cvref_t<P>>;
 };
 }  // namespace detail

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "continua/core/parameter_set.hpp"
+#include "continua/regularize/regularizer.hpp"
 #include "continua/regularize/sum.hpp"
 
 namespace continua::regularize {
@@ -29,6 +30,7 @@ class add_regularizer_t {
  public:
   static constexpr const char* name = "add_regularizer";
   static constexpr bool elementwise = false;
+  using regularizer_type = std::remove_cvref_t<std::remove_pointer_t<Holder>>;
   struct state {
     auto fields() { return std::tie(); }
     auto fields() const { return std::tie(); }
@@ -43,12 +45,14 @@ class add_regularizer_t {
 
   template <parameter_set G, parameter_set P>
   void validate(const G& grads, const state&, const P& params) const {
-    regularizer().validate(params, grads);
+    if constexpr (detail::check_regularizer_gradient<regularizer_type, P, G>())
+      regularizer().validate(params, grads);
   }
 
   template <parameter_set G, parameter_set P>
   void update(G& grads, state&, const P& params) const {
-    regularizer().add_gradient(params, grads);
+    if constexpr (detail::check_regularizer_gradient<regularizer_type, P, G>())
+      regularizer().add_gradient(params, grads);
   }
 
   const auto& regularizer() const {

@@ -51,7 +51,7 @@ template <class Options, parameter_set P, template <class, class> class Slot,
 class anchored_quadratic {
  public:
   static constexpr const char* name = Name.text;
-  using options = Options;
+  using options_type = Options;
 
   double penalty(const P& params) const {
     detail::check_slots(penalty_context, "params", params, slots_);
@@ -78,7 +78,7 @@ class anchored_quadratic {
 
   // Number of consolidations.
   std::size_t tasks() const { return tasks_; }
-  const options& get_options() const { return opt_; }
+  const options_type& options() const { return opt_; }
 
  protected:
   // Checks strength, and builds zero slots shaped like params.
@@ -120,7 +120,7 @@ class anchored_quadratic {
     });
   }
 
-  options opt_;
+  options_type opt_;
   per_tensor_t<P, Slot> slots_;
   std::size_t tasks_ = 0;
   double offset_ = 0;

@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "continua/core/parameter_set.hpp"
+#include "continua/regularize/regularizer.hpp"
 
 namespace continua::regularize {
 
@@ -24,24 +26,35 @@ class sum_t {
 
   template <parameter_set P>
   double penalty(const P& params) const {
-    return std::apply([&](const auto&... r) { return (0.0 + ... + r.penalty(params)); }, members_);
+    if constexpr ((detail::check_regularizer_penalty<std::remove_cvref_t<R>, P>() && ...))
+      return std::apply([&](const auto&... r) { return (0.0 + ... + r.penalty(params)); },
+                        members_);
+    else
+      return 0.0;
   }
 
   // Every member's checks, before any member changes grads.
   template <parameter_set P, parameter_set G>
   void validate(const P& params, const G& grads) const {
-    std::apply([&](const auto&... r) { (r.validate(params, grads), ...); }, members_);
+    if constexpr (gradient_ok<P, G>)
+      std::apply([&](const auto&... r) { (r.validate(params, grads), ...); }, members_);
   }
 
   template <parameter_set P, parameter_set G>
   void add_gradient(const P& params, G& grads) const {
     validate(params, grads);
-    std::apply([&](const auto&... r) { (r.add_gradient(params, grads), ...); }, members_);
+    if constexpr (gradient_ok<P, G>)
+      std::apply([&](const auto&... r) { (r.add_gradient(params, grads), ...); }, members_);
   }
 
   const std::tuple<R...>& members() const { return members_; }
 
  private:
+  // Every member checked (regularize/regularizer.hpp) before any is called.
+  template <class P, class G>
+  static constexpr bool gradient_ok =
+      (detail::check_regularizer_gradient<std::remove_cvref_t<R>, P, G>() && ...);
+
   std::tuple<R...> members_;
 };
 
