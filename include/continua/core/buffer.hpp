@@ -14,6 +14,7 @@ namespace continua {
 template <class T, class Space = host_space>
 class buffer;
 
+// Host storage: a std::vector<T>; to_host and assign_from_host copy the elements.
 template <class T>
 class buffer<T, host_space> {
  public:
@@ -34,6 +35,7 @@ class buffer<T, host_space> {
   std::vector<T> v_;
 };
 
+// Makes every buffer a rank-1 tensor in its own space.
 template <class T, class Space>
 struct tensor_traits<buffer<T, Space>> {
   using value_type = T;

@@ -17,6 +17,7 @@
 namespace continua {
 
 // Reduction operators. Each names its identity so partial results can start from it.
+// plus: a + b; identity 0.
 struct plus {
   template <class T>
   static constexpr T identity() {
@@ -28,6 +29,7 @@ struct plus {
   }
 };
 
+// max(a, b); identity: the lowest finite value of T.
 struct maximum {
   template <class T>
   static constexpr T identity() {
@@ -39,6 +41,7 @@ struct maximum {
   }
 };
 
+// min(a, b); identity: the largest finite value of T.
 struct minimum {
   template <class T>
   static constexpr T identity() {
@@ -64,6 +67,8 @@ struct pred_as_int {
 template <class Space>
 struct kernel_backend;
 
+// Host loops: an OpenMP parallel loop from CONTINUA_OMP_MIN_SIZE elements up when built with
+// OpenMP and not already inside a parallel region; a plain loop otherwise.
 template <>
 struct kernel_backend<host_space> {
   template <class F>

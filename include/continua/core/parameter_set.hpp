@@ -22,14 +22,18 @@ template <class... Ts>
 struct is_tensor_tuple<std::tuple<Ts...>> : std::bool_constant<(tensor<Ts> && ...)> {};
 }  // namespace detail
 
+// A std::tuple whose elements are all tensors (types may differ: float and double, host and device).
 template <class P>
 concept tensor_tuple = detail::is_tensor_tuple<std::remove_cvref_t<P>>::value;
 
+// A forward range of tensors (std::vector<std::vector<float>>, a vector of Eigen maps, ...).
+// A tensor that is also a range counts as one tensor, not as a range.
 template <class P>
 concept tensor_range =
     (!tensor<P>)&&std::ranges::forward_range<std::remove_reference_t<P>>&& tensor<
         std::ranges::range_reference_t<std::remove_reference_t<P>>>;
 
+// What optimizers and regularizers take: one tensor, a tuple of tensors or a range of tensors.
 template <class P>
 concept parameter_set = tensor<P> || tensor_tuple<P> || tensor_range<P>;
 

@@ -38,6 +38,8 @@ struct per_tensor_impl<P, Slot> {
 };
 }  // namespace detail
 
+// One Slot<value, space> per tensor of P, shaped like P: a single Slot for a tensor, a std::tuple
+// for a tuple, a std::vector for a range.
 template <parameter_set P, template <class, class> class Slot>
 using per_tensor_t = typename detail::per_tensor_impl<std::remove_cvref_t<P>, Slot>::type;
 

@@ -110,6 +110,7 @@ CONTINUA_HD constexpr double unit_double_oc(std::uint32_t hi, std::uint32_t lo) 
   return static_cast<double>((((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11) + 1u) * 0x1p-53;
 }
 
+// The two standard normals one Box-Muller step makes from two uniforms.
 template <class T>
 struct normal_pair {
   T first;   // r cos(angle)
@@ -235,6 +236,7 @@ CONTINUA_HD inline void uniforms_from_block(const uint32x4& r, T* out) {
   }
 }
 
+// The normal draws of block r (see uniforms_from_block): 4 for float, 2 for double.
 template <class T>
 CONTINUA_HD inline void normals_from_block(const uint32x4& r, T* out) {
   static_assert(detail::is_random_real_v<T>,

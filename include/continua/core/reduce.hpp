@@ -45,6 +45,7 @@ struct abs_map {
 };
 }  // namespace detail
 
+// Sum of x_i, accumulated in accumulator_t; 0 for an empty span.
 template <class T, class Space>
 accumulator_t<std::remove_const_t<T>> sum(span<T, Space> x) {
   using V = std::remove_const_t<T>;
@@ -52,6 +53,7 @@ accumulator_t<std::remove_const_t<T>> sum(span<T, Space> x) {
   return transform_reduce(Space{}, x.size(), A(0), detail::value_map<V, A>{x.data()}, plus{});
 }
 
+// Sum of x_i y_i; x and y must have the same element type and size (else continua::error).
 template <class T, class U, class Space>
 accumulator_t<std::remove_const_t<T>> dot(span<T, Space> x, span<U, Space> y) {
   using V = std::remove_const_t<T>;
@@ -62,6 +64,7 @@ accumulator_t<std::remove_const_t<T>> dot(span<T, Space> x, span<U, Space> y) {
                           plus{});
 }
 
+// ||x||^2 = sum of x_i^2.
 template <class T, class Space>
 accumulator_t<std::remove_const_t<T>> squared_norm(span<T, Space> x) {
   using V = std::remove_const_t<T>;
@@ -86,6 +89,7 @@ requires(!is_span_v<P>) double sum(const P& p) {
   return total;
 }
 
+// ||p||^2 over all tensors of the set.
 template <parameter_set P>
 requires(!is_span_v<P>) double squared_norm(const P& p) {
   double total = 0;
@@ -95,6 +99,7 @@ requires(!is_span_v<P>) double squared_norm(const P& p) {
   return total;
 }
 
+// Largest |x_i| over all tensors of the set; 0 for an empty set.
 template <parameter_set P>
 requires(!is_span_v<P>) double max_abs(const P& p) {
   double m = 0;
@@ -105,6 +110,7 @@ requires(!is_span_v<P>) double max_abs(const P& p) {
   return m;
 }
 
+// Sum of a_i b_i over paired sets: same tensor count and sizes, tensor by tensor.
 template <parameter_set A, parameter_set B>
 requires pairable_sets<A, B> &&(!is_span_v<A>)double dot(const A& a, const B& b) {
   double total = 0;

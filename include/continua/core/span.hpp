@@ -11,6 +11,8 @@
 
 namespace continua {
 
+// A flat view of n elements of T at ptr in Space, like std::span but usable in device code and
+// tagged with its memory space. T may be const.
 template <class T, class Space = host_space>
 class span {
  public:
@@ -39,11 +41,14 @@ class span {
   std::size_t n_ = 0;
 };
 
+// True for continua::span types: a span (also a parameter set) picks the span reductions.
 template <class T>
 inline constexpr bool is_span_v = false;
+// The span case of is_span_v.
 template <class T, class Space>
 inline constexpr bool is_span_v<span<T, Space>> = true;
 
+// A span is a rank-1 tensor in its own space.
 template <class T, class Space>
 struct tensor_traits<span<T, Space>> {
   using value_type = std::remove_const_t<T>;
@@ -59,6 +64,8 @@ constexpr span<element_t<T>, memory_space_t<T>> as_span(T& t) {
   return {continua::data(t), continua::size(t)};
 }
 
+// A rows x cols view of user memory in row- or column-major order; operator()(r, c) indexes it in
+// either order, leading_dimension() gives the stride between rows (or columns).
 template <class T, class Space = host_space>
 class matrix_view {
  public:
@@ -95,6 +102,7 @@ class matrix_view {
   continua::layout order_ = continua::layout::row_major;
 };
 
+// A matrix_view is a rank-2 tensor with its own storage order.
 template <class T, class Space>
 struct tensor_traits<matrix_view<T, Space>> {
   using value_type = std::remove_const_t<T>;

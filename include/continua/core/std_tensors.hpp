@@ -11,6 +11,7 @@
 
 namespace continua {
 
+// std::vector of float or double: a rank-1 host tensor.
 template <class T, class Alloc>
 requires std::is_floating_point_v<T>
 struct tensor_traits<std::vector<T, Alloc>> {
@@ -22,6 +23,7 @@ struct tensor_traits<std::vector<T, Alloc>> {
   static extents shape(const std::vector<T, Alloc>& v) { return make_extents(v.size()); }
 };
 
+// std::array of float or double: a rank-1 host tensor of N elements.
 template <class T, std::size_t N>
 requires std::is_floating_point_v<T>
 struct tensor_traits<std::array<T, N>> {
@@ -44,6 +46,7 @@ struct tensor_traits<std::span<T, E>> {
   static constexpr extents shape(const std::span<T, E>& v) { return make_extents(v.size()); }
 };
 
+// A C array T[N] of float or double: a rank-1 host tensor.
 template <class T, std::size_t N>
 requires std::is_floating_point_v<T>
 struct tensor_traits<T[N]> {

@@ -12,6 +12,7 @@
 
 namespace continua {
 
+// Storage order of a rank >= 2 tensor: rows contiguous (C, the default) or columns (Fortran, Eigen).
 enum class layout { row_major, col_major };
 
 // The shape of a tensor: up to max_rank extents. Host-side metadata only.
@@ -34,7 +35,9 @@ struct extents {
   }
 };
 
+// The extents of a vector of n elements (rank 1).
 constexpr extents make_extents(std::size_t n) { return extents{{n}, 1}; }
+// The extents of a rows x cols matrix (rank 2).
 constexpr extents make_extents(std::size_t rows, std::size_t cols) {
   return extents{{rows, cols}, 2};
 }
@@ -66,6 +69,7 @@ concept tensor = requires(T& t) {
 }
 &&std::is_floating_point_v<typename detail::traits_of<T>::value_type>;
 
+// Where T's elements live: host_space or device_space.
 template <tensor T>
 using memory_space_t = typename detail::traits_of<T>::memory_space;
 
@@ -73,28 +77,33 @@ using memory_space_t = typename detail::traits_of<T>::memory_space;
 template <tensor T>
 using element_t = std::remove_pointer_t<decltype(detail::traits_of<T>::data(std::declval<T&>()))>;
 
+// T's floating-point element type, without const.
 template <tensor T>
 using value_t = typename detail::traits_of<T>::value_type;
 
 namespace cpo {
+// Type of continua::data: the pointer to a tensor's first element.
 struct data_fn {
   template <tensor T>
   constexpr element_t<T>* operator()(T& t) const {
     return detail::traits_of<T>::data(t);
   }
 };
+// Type of continua::size: a tensor's element count.
 struct size_fn {
   template <tensor T>
   constexpr std::size_t operator()(const T& t) const {
     return static_cast<std::size_t>(detail::traits_of<T>::size(t));
   }
 };
+// Type of continua::shape: a tensor's extents.
 struct shape_fn {
   template <tensor T>
   constexpr extents operator()(const T& t) const {
     return detail::traits_of<T>::shape(t);
   }
 };
+// Type of continua::storage_order: a tensor's layout, row_major when the traits give none.
 struct order_fn {
   template <tensor T>
   constexpr continua::layout operator()(const T& t) const {
@@ -108,9 +117,13 @@ struct order_fn {
 
 // Customization points. Objects, not functions, so argument-dependent lookup never picks
 // std::data or std::size instead.
+// continua::data(t): the pointer to the first element of tensor t (const for a const tensor).
 inline constexpr cpo::data_fn data{};
+// continua::size(t): the number of elements of tensor t.
 inline constexpr cpo::size_fn size{};
+// continua::shape(t): the extents of tensor t.
 inline constexpr cpo::shape_fn shape{};
+// continua::storage_order(t): the layout of tensor t (row_major unless its traits say otherwise).
 inline constexpr cpo::order_fn storage_order{};
 
 // Lets an adapter reject a type with its own message: `static_assert(always_false<T>, "...")`.
