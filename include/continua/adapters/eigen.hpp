@@ -37,6 +37,9 @@ inline constexpr bool eigen_contiguous = (int(Eigen::internal::evaluator<T>::Fla
                                          T::InnerStrideAtCompileTime == 1;
 }  // namespace detail
 
+// Any dense Eigen object (Matrix, Array, Map, Ref, contiguous Block) of float or double: a host
+// tensor of rank 1 (vectors) or 2 in its own storage order. Strided objects are rejected at compile
+// time, runtime-strided ones with continua::invalid_argument.
 template <detail::eigen_dense T>
 requires std::is_floating_point_v<typename T::Scalar>
 struct tensor_traits<T> {

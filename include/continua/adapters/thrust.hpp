@@ -40,6 +40,7 @@ auto* raw_data(V& v) {
 }
 }  // namespace detail
 
+// thrust::host_vector of float or double: a rank-1 host tensor.
 template <class T, class Alloc>
 requires std::is_floating_point_v<T>
 struct tensor_traits<thrust::host_vector<T, Alloc>> {
@@ -51,6 +52,7 @@ struct tensor_traits<thrust::host_vector<T, Alloc>> {
   static extents shape(const thrust::host_vector<T, Alloc>& v) { return make_extents(v.size()); }
 };
 
+// thrust::device_vector of float or double: a rank-1 device tensor.
 template <class T, class Alloc>
 requires std::is_floating_point_v<T>
 struct tensor_traits<thrust::device_vector<T, Alloc>> {
@@ -209,6 +211,7 @@ class reduce_temporaries {
 }  // namespace detail
 #endif
 
+// Device loops through Thrust on the continua stream (CUDA), or Thrust's OpenMP/TBB device backend.
 template <>
 struct kernel_backend<device_space> {
   // Under CUDA, per call: for_each_index neither synchronises nor allocates (it queues one kernel

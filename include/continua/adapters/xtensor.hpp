@@ -20,6 +20,9 @@ template <class T>
 inline constexpr bool xtensor_container = std::is_base_of_v<xt::xcontainer<T>, T>;
 }  // namespace detail
 
+// Any xtensor container of float or double (xarray, xtensor, xtensor_fixed, xt::adapt): a host
+// tensor with the container's shape and layout. Views and unevaluated expressions are rejected at
+// compile time.
 template <detail::xtensor_expression T>
 requires std::is_floating_point_v<typename T::value_type>
 struct tensor_traits<T> {
