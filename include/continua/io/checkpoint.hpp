@@ -44,8 +44,11 @@ namespace continua::io {
 // one checkpoint pattern (io/state.hpp), whose record layouts differ from version 1's; there is
 // no reader for older layouts before a first release, so a version-1 file is refused by name.
 inline constexpr std::uint32_t checkpoint_format_version = 2;
+// The 8 bytes every checkpoint file starts with.
 inline constexpr char checkpoint_magic[8] = {'C', 'O', 'N', 'T', 'I', 'N', 'U', 'A'};
+// Longest record name and kind string, in bytes; a longer length field marks a corrupt file.
 inline constexpr std::size_t checkpoint_max_name_length = 4096;
+// Highest record rank; a higher rank field marks a corrupt file.
 inline constexpr std::size_t checkpoint_max_rank = 16;
 
 // Element type of a record. The numeric codes are part of the file format: never renumber.
@@ -64,6 +67,7 @@ enum class dtype : std::uint32_t {
   text = 12,     // UTF-8 bytes, rank 1
 };
 
+// Bytes per element of dtype t (1 for boolean and text).
 constexpr std::size_t dtype_size(dtype t) {
   switch (t) {
     case dtype::u8:
@@ -86,6 +90,7 @@ constexpr std::size_t dtype_size(dtype t) {
   return 0;
 }
 
+// The short name of dtype t ("f32", "bool", ...), as used in error messages.
 constexpr std::string_view dtype_name(dtype t) {
   switch (t) {
     case dtype::u8:
@@ -116,6 +121,7 @@ constexpr std::string_view dtype_name(dtype t) {
   return "unknown";
 }
 
+// Writes dtype_name(t).
 inline std::ostream& operator<<(std::ostream& os, dtype t) { return os << dtype_name(t); }
 
 // C++ element types a record can hold: bool, integers of 1/2/4/8 bytes, IEEE float and double.
@@ -126,6 +132,7 @@ concept checkpoint_element = std::is_same_v<T, bool> ||
                              (std::is_floating_point_v<T> && std::numeric_limits<T>::is_iec559 &&
                               (sizeof(T) == 4 || sizeof(T) == 8));
 
+// The dtype that stores C++ type T (int32_t -> i32, float -> f32, bool -> boolean).
 template <checkpoint_element T>
 constexpr dtype dtype_of() {
   if constexpr (std::is_same_v<T, bool>) {

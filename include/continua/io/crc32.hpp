@@ -51,6 +51,7 @@ inline std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t previo
   return ~detail::crc32_raw(~previous, static_cast<const unsigned char*>(data), n);
 }
 
+// CRC-32 of a byte span, continuing from `previous` like the pointer form.
 inline std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t previous = 0) {
   return crc32(bytes.data(), bytes.size(), previous);
 }

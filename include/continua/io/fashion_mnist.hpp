@@ -20,8 +20,11 @@ namespace continua::io {
 // Where Debian's dataset-fashion-mnist package installs the four gzip files.
 inline constexpr std::string_view fashion_mnist_default_dir = "/usr/share/datasets/fashion-mnist";
 
+// Fashion-MNIST images are 28 x 28 grey pixels, flattened row by row to 784 values, in 10 classes.
 inline constexpr std::size_t fashion_mnist_side = 28;
+// Pixels per image: 784.
 inline constexpr std::size_t fashion_mnist_pixels = fashion_mnist_side * fashion_mnist_side;
+// Number of classes: 10.
 inline constexpr std::size_t fashion_mnist_classes = 10;
 
 // Class names in label order, from the dataset's README.
@@ -29,8 +32,10 @@ inline constexpr std::array<std::string_view, fashion_mnist_classes> fashion_mni
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
+// The 60000-image training split or the 10000-image test split.
 enum class dataset_split { train, test };
 
+// A loaded split: one image per row of `images` (pixel values scaled to [0, 1]) and its label.
 struct labelled_images {
   std::size_t rows = 0;                     // number of images
   std::size_t cols = fashion_mnist_pixels;  // pixels per image

@@ -61,6 +61,7 @@ constexpr std::size_t idx_type_size(idx_type t) noexcept {
   return 0;
 }
 
+// The type's name in the IDX description ("ubyte", "int", "float", ...), for error messages.
 constexpr std::string_view idx_type_name(idx_type t) noexcept {
   switch (t) {
     case idx_type::u8:
@@ -79,13 +80,14 @@ constexpr std::string_view idx_type_name(idx_type t) noexcept {
   return "unknown";
 }
 
-// The IDX code of a C++ element type: idx_type_of<float> == idx_type::f32.
+// True for the C++ element types IDX can store: uint8, int8, int16, int32, float, double.
 template <class T>
 inline constexpr bool is_idx_element_v =
     std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int8_t> ||
     std::is_same_v<T, std::int16_t> || std::is_same_v<T, std::int32_t> ||
     std::is_same_v<T, float> || std::is_same_v<T, double>;
 
+// The IDX code of a C++ element type: idx_type_of<float> == idx_type::f32.
 template <class T>
 requires is_idx_element_v<T>
 inline constexpr idx_type idx_type_of = std::is_same_v<T, std::uint8_t>   ? idx_type::u8
