@@ -366,6 +366,7 @@ void load(const checkpoint_reader& r, C& c) {
   c = std::move(next);
 }
 
+// Loads the checkpoint file at `path` into `c`, all or nothing, as load(reader, c) does.
 template <checkpointable C>
 void load(const std::filesystem::path& path, C& c) {
   const checkpoint_reader r(path);

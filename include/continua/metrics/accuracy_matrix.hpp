@@ -237,6 +237,7 @@ inline void write_csv(const accuracy_matrix& r, std::ostream& out) {
   if (!out) throw io_error("continua::metrics::write_csv: writing to the stream failed");
 }
 
+// Writes the CSV table to the file at `path` (replacing it); throws io_error if that fails.
 inline void write_csv(const accuracy_matrix& r, const std::filesystem::path& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out)
