@@ -10,6 +10,7 @@
 
 namespace continua::optim {
 
+// Options of scale_by_adagrad: the accumulator's starting value and the denominator's eps.
 struct scale_by_adagrad_options {
   double initial_accumulator = 0.0;
   double eps = 1e-10;
@@ -29,6 +30,8 @@ struct adagrad_kernel {
 }  // namespace detail
 
 // s += g^2;  u = g / (sqrt(s) + eps).
+// Options (defaults): initial_accumulator 0 (s at the start), eps 1e-10. State: s.
+// Duchi, Hazan & Singer, "Adaptive Subgradient Methods", JMLR 2011.
 struct scale_by_adagrad {
   static constexpr const char* name = "scale_by_adagrad";
   static constexpr bool elementwise = true;

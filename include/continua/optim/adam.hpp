@@ -11,6 +11,7 @@
 
 namespace continua::optim {
 
+// Options of scale_by_adam; amsgrad keeps the running max of the second moment.
 struct scale_by_adam_options {
   double b1 = 0.9;
   double b2 = 0.999;
@@ -41,6 +42,8 @@ struct adam_kernel {
 
 // mu = b1 mu + (1 - b1) g;  nu = b2 nu + (1 - b2) g^2;  (amsgrad: nu_max = max(nu_max, nu))
 // u = (mu / (1 - b1^t)) / (sqrt(nu) / sqrt(1 - b2^t) + eps), t = 1, 2, ...
+// Options (defaults): b1 0.9, b2 0.999, eps 1e-8, amsgrad false. State: mu, nu, nu_max, count.
+// Kingma & Ba, "Adam", ICLR 2015, Alg. 1; AMSGrad: Reddi et al., ICLR 2018.
 struct scale_by_adam {
   static constexpr const char* name = "scale_by_adam";
   static constexpr bool elementwise = true;

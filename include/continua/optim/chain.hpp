@@ -93,6 +93,10 @@ constexpr std::size_t stage_end() {
 
 }  // namespace detail
 
+// The type chain(t1, t2, ...) returns: parts applied in order, state the tuple of their states
+// (state<P>), consecutive elementwise parts fused into one pass. update() turns gradients into
+// updates in place; step() also applies them (params += u); both validate first and honour the
+// nan_policy (default throw_error). optax: chain.
 template <class... Xs>
 class chain_t {
   // Each part is checked here, when chain(...) is called, and again with the parameter and
@@ -253,11 +257,15 @@ class chain_t {
   nan_policy policy_ = nan_policy::throw_error;
 };
 
+// True for chain_t types.
 template <class X>
 inline constexpr bool is_chain_v = false;
+// The chain_t case of is_chain_v.
 template <class... Xs>
 inline constexpr bool is_chain_v<chain_t<Xs...>> = true;
 
+// Composes transformations, applied in order: chain(clip_by_global_norm(1.0), scale_by_adam{},
+// scale_by_learning_rate(1e-3)).
 template <class... Xs>
 chain_t<std::remove_cvref_t<Xs>...> chain(Xs&&... parts) {
   return chain_t<std::remove_cvref_t<Xs>...>(std::forward<Xs>(parts)...);

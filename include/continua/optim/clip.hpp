@@ -21,7 +21,7 @@ struct clip_value_kernel {
 };
 }  // namespace detail
 
-// u = min(max(g, -max_delta), max_delta).
+// u = min(max(g, -max_delta), max_delta). Option: max_delta (> 0; no default). No state.
 struct clip_by_value : stateless_elementwise {
   static constexpr const char* name = "clip_by_value";
   double max_delta;
@@ -39,7 +39,8 @@ struct clip_by_value : stateless_elementwise {
 };
 
 // u = g * min(1, max_norm / |g|), |g| the L2 norm over the whole parameter set. prepare() reads
-// the gradients, so it starts a new fused pass.
+// the gradients, so it starts a new fused pass. Option: max_norm (finite, > 0; no default).
+// Pascanu et al., "On the difficulty of training RNNs", ICML 2013.
 struct clip_by_global_norm : stateless_elementwise {
   static constexpr const char* name = "clip_by_global_norm";
   static constexpr bool reads_grads = true;

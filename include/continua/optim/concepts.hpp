@@ -41,9 +41,11 @@ concept declares_transformation_kind = std::is_class_v<X> && requires {
 };
 
 // Kind tags used for dispatch: the declaration alone, not whether the members are all there.
+// elementwise_transformation: declares elementwise = true (a per-element kernel chain() fuses).
 template <class X>
 concept elementwise_transformation = declares_transformation_kind<X> && X::elementwise;
 
+// A transformation that declares elementwise = false: init/validate/update over the whole set.
 template <class X>
 concept whole_transformation = declares_transformation_kind<X> &&(!X::elementwise);
 

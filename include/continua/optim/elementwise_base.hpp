@@ -30,6 +30,7 @@ struct step_count {
   auto fields() const { return std::tie(count); }
 };
 
+// sign(x) in {-1, 0, 1}, with sign(0) = 0 (and NaN mapped to 0), for device code too.
 template <class T>
 CONTINUA_HD constexpr T sign_of(T x) {
   return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));

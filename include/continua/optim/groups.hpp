@@ -42,6 +42,7 @@ class group {
   state_type state_;
 };
 
+// group(chain, params) keeps params as given: pass std::tie(w, b) to refer to the tensors.
 template <class Chain, class P>
 group(Chain, P) -> group<Chain, P>;
 

@@ -46,6 +46,7 @@ struct matrix_shape {
   continua::layout order = continua::layout::row_major;
 };
 
+// Options of multi_normalize and multi_normalize_matrix (defaults in the fields).
 struct multi_normalize_options {
   multi_norm_variant variant = multi_norm_variant::sinkhorn;
   // Full (row + column) SR-Sinkhorn iterations; with tolerance > 0, the most that are run.
@@ -252,6 +253,9 @@ std::size_t multi_normalize_matrix(matrix_view<T, Space> x, const multi_normaliz
 // State is empty; a step needs no scratch memory: each row (column) is one work item on the host
 // or device kernel layer. Example:
 //   auto opt = chain(multi_normalize({.iterations = 5}), scale_by_learning_rate(1e-2));
+// Options: multi_normalize_options (sinkhorn, 5 iterations, tolerance 0, eps 1e-8, relaxation 1).
+// Scetbon et al., "Gradient Multi-Normalization for Stateless and Scalable LLM Training",
+// arXiv:2502.06742 (2025), Alg. 3; SWAN: Ma et al., arXiv:2412.13148 (2024).
 struct multi_normalize {
   static constexpr const char* name = "multi_normalize";
   static constexpr bool elementwise = false;

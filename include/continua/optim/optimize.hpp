@@ -17,12 +17,14 @@
 
 namespace continua::optim {
 
+// When optimize() stops: after max_steps updates, or earlier once a tolerance is met.
 struct stop_criteria {
   std::int64_t max_steps = 1000;
   double grad_norm_tol = 1e-6;  // stop when ||grad||_2 <= this
   double value_tol = 0.0;       // stop when |f_k - f_{k-1}| <= value_tol * max(1, |f_k|); 0: off
 };
 
+// What optimize() returns: steps taken, final objective and gradient norm, and why it stopped.
 struct optimize_result {
   std::int64_t steps = 0;  // parameter updates taken
   double value = 0;        // objective at the returned x

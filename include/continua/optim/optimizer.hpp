@@ -34,6 +34,8 @@ constexpr bool writable_through_const() {
 }
 }  // namespace detail
 
+// A chain and its state for one parameter set: optimizer(chain(...), params), then
+// opt.step(params, grads). The state is built from params at construction.
 template <class Chain, class P>
 class optimizer {
   static_assert(is_chain_v<Chain>,
@@ -74,6 +76,7 @@ class optimizer {
   state_type state_;
 };
 
+// optimizer(chain, params) deduces the parameter-set type from params.
 template <class Chain, class P>
 optimizer(Chain, const P&) -> optimizer<Chain, P>;
 

@@ -11,6 +11,7 @@
 
 namespace continua::optim {
 
+// Options of scale_by_rms: decay d of the running averages, eps, centred or not.
 struct scale_by_rms_options {
   double decay = 0.99;  // torch's alpha
   double eps = 1e-8;
@@ -38,6 +39,8 @@ struct rms_kernel {
 }  // namespace detail
 
 // s = d s + (1 - d) g^2;  centred: a = d a + (1 - d) g, s_c = s - a^2;  u = g / (sqrt(s_c) + eps).
+// Options (defaults): decay 0.99, eps 1e-8, centered false. State: s (and a when centred).
+// Tieleman & Hinton, Lecture 6.5, 2012; centred: Graves, "Generating Sequences With RNNs", 2013.
 struct scale_by_rms {
   static constexpr const char* name = "scale_by_rms";
   static constexpr bool elementwise = true;

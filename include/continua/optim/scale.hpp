@@ -19,7 +19,7 @@ struct scale_kernel {
 };
 }  // namespace detail
 
-// u = factor * g.
+// u = factor * g. Option: factor (finite). No state. optax: scale.
 struct scale : stateless_elementwise {
   static constexpr const char* name = "scale";
   double factor;
@@ -38,6 +38,7 @@ struct scale : stateless_elementwise {
 
 // u = -lr(count) * g: the step direction for apply_updates (params += u). `schedule` is any
 // callable from the 0-based step count to a learning rate; a number means a constant rate.
+// State: the step count. optax: scale_by_learning_rate / scale_by_schedule.
 template <class Schedule = constant_schedule>
 struct scale_by_learning_rate {
   static constexpr const char* name = "scale_by_learning_rate";
@@ -73,6 +74,7 @@ struct scale_by_learning_rate {
   void commit(step_count& s) const { ++s.count; }
 };
 
+// A number for the rate means a constant_schedule.
 scale_by_learning_rate(double)->scale_by_learning_rate<constant_schedule>;
 
 }  // namespace continua::optim

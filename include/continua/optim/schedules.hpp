@@ -67,6 +67,7 @@ struct exponential_schedule {
 };
 
 // init * ((1 - alpha) * (1 + cos(pi * min(count, decay_steps) / decay_steps)) / 2 + alpha).
+// alpha (default 0) is the final fraction of init. Loshchilov & Hutter, "SGDR", ICLR 2017.
 struct cosine_schedule {
   double init;
   std::int64_t decay_steps;
@@ -127,6 +128,7 @@ struct joined_schedule {
   }
 };
 
+// The schedule that runs `first` for counts below `boundary` (>= 0), then `second` from 0.
 template <class First, class Second>
 joined_schedule<First, Second> join_schedules(First first, Second second, std::int64_t boundary) {
   require_option(boundary >= 0, "join_schedules", "boundary", boundary, "must be >= 0");
@@ -144,6 +146,7 @@ inline auto warmup_cosine_schedule(double peak, std::int64_t warmup_steps, std::
 }
 
 // Triangular cyclical rate between base and max with a half-period of step_size.
+// Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
 struct cyclical_schedule {
   double base;
   double max;
@@ -162,7 +165,7 @@ struct cyclical_schedule {
 
 // Cosine restarts every period steps whose peak is multiplied by `decay` after each restart
 // (SGDR with decaying amplitude): init * decay^k * (1 + cos(pi * r / period)) / 2 at
-// count = k * period + r.
+// count = k * period + r. Loshchilov & Hutter, "SGDR", ICLR 2017.
 struct damped_cosine_schedule {
   double init;
   std::int64_t period;

@@ -26,6 +26,7 @@ namespace continua::optim {
 // The checkpoint kind of a chain's state, and the newest layout of its records that io::load
 // reads. Bump the schema when the record layout below changes.
 inline constexpr std::string_view checkpoint_kind = "optim.chain";
+// The record layout version of optim.chain checkpoints (see checkpoint_kind).
 inline constexpr std::uint32_t checkpoint_schema = 1;
 
 namespace detail {
@@ -190,6 +191,7 @@ void load(const checkpoint_reader& r, const optim::chain_t<Xs...>& chain, State&
   io::read_fields(r, view);
   state = std::move(next);
 }
+// Loads a chain's state from the file at `path`, all or nothing, as load(reader, ...) does.
 template <class... Xs, class State>
 void load(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain, State& state) {
   const checkpoint_reader r(path);
@@ -201,6 +203,7 @@ template <class Chain, class P>
 void save(const std::filesystem::path& path, const optim::optimizer<Chain, P>& opt) {
   io::save(path, opt.transformation(), opt.state());
 }
+// Loads an optimizer's state from the file at `path`, all or nothing.
 template <class Chain, class P>
 void load(const std::filesystem::path& path, optim::optimizer<Chain, P>& opt) {
   io::load(path, opt.transformation(), opt.state());
@@ -217,6 +220,7 @@ template <class... Xs, class State>
 void save(const std::filesystem::path& path, const chain_t<Xs...>& chain, const State& state) {
   io::save(path, chain, state);
 }
+// Former name of io::load for a chain's state (see save above).
 template <class... Xs, class State>
 void load(const std::filesystem::path& path, const chain_t<Xs...>& chain, State& state) {
   io::load(path, chain, state);

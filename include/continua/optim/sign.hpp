@@ -28,7 +28,8 @@ struct lion_kernel {
 };
 }  // namespace detail
 
-// u = sign(g), with sign(0) = 0.
+// u = sign(g), with sign(0) = 0. No options, no state.
+// Bernstein et al., "signSGD", ICML 2018.
 struct scale_by_sign : stateless_elementwise {
   static constexpr const char* name = "scale_by_sign";
   template <class G, class P>
@@ -41,12 +42,15 @@ struct scale_by_sign : stateless_elementwise {
   }
 };
 
+// Options of scale_by_lion: b1 mixes the update direction, b2 is the momentum's decay.
 struct scale_by_lion_options {
   double b1 = 0.9;
   double b2 = 0.99;
 };
 
 // u = sign(b1 m + (1 - b1) g);  then m = b2 m + (1 - b2) g.
+// Options (defaults): b1 0.9, b2 0.99. State: m.
+// Chen et al., "Symbolic Discovery of Optimization Algorithms", NeurIPS 2023, Alg. 2.
 struct scale_by_lion {
   static constexpr const char* name = "scale_by_lion";
   static constexpr bool elementwise = true;

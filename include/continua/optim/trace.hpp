@@ -10,6 +10,7 @@
 
 namespace continua::optim {
 
+// Options of trace: the momentum decay, and whether to take the Nesterov form.
 struct trace_options {
   double decay = 0.9;
   bool nesterov = false;
@@ -30,6 +31,9 @@ struct trace_kernel {
 };
 }  // namespace detail
 
+// Heavy-ball momentum: t = decay t + g;  u = t, or u = g + decay t with nesterov.
+// Options (defaults): decay 0.9, nesterov false. State: t. (torch.optim.SGD, dampening 0.)
+// Polyak 1964; Sutskever et al., ICML 2013 (Nesterov form).
 struct trace {
   static constexpr const char* name = "trace";
   static constexpr bool elementwise = true;

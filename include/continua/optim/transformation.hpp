@@ -75,9 +75,11 @@ requires elementwise_transformation<X> && has_scalars<X> &&
 };
 }  // namespace detail
 
+// The state type of transformation X over parameter set P (what X's init returns).
 template <class X, class P>
 using state_of = typename detail::state_of_impl<X, P>::type;
 
+// The initial state of elementwise X over params: init_scalars(), and init_slots per tensor.
 template <elementwise_transformation X, parameter_set P>
 elementwise_state<X, std::remove_cvref_t<P>> init_elementwise(const X& x, const P& params) {
   return {x.init_scalars(), make_per_tensor<X::template slots>(params, [&](const auto& t) {
@@ -111,6 +113,7 @@ struct no_slots {
   auto fields() { return std::tie(); }
   auto fields() const { return std::tie(); }
 };
+// Scalars for transformations without per-step scalars (no step count).
 struct no_scalars {
   auto fields() { return std::tie(); }
   auto fields() const { return std::tie(); }

@@ -18,6 +18,8 @@ struct decayed_weights_kernel {
 };
 }  // namespace detail
 
+// u = g + rate p. Option: rate (finite, >= 0; no default). No state. Coupled L2 before a scaling
+// transformation, decoupled decay after it (Loshchilov & Hutter, ICLR 2019).
 struct add_decayed_weights : stateless_elementwise {
   static constexpr const char* name = "add_decayed_weights";
   double rate;
