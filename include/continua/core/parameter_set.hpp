@@ -22,7 +22,8 @@ template <class... Ts>
 struct is_tensor_tuple<std::tuple<Ts...>> : std::bool_constant<(tensor<Ts> && ...)> {};
 }  // namespace detail
 
-// A std::tuple whose elements are all tensors (types may differ: float and double, host and device).
+// A std::tuple whose elements are all tensors (types may differ: float and double, host and
+// device).
 template <class P>
 concept tensor_tuple = detail::is_tensor_tuple<std::remove_cvref_t<P>>::value;
 

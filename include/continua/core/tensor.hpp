@@ -12,7 +12,8 @@
 
 namespace continua {
 
-// Storage order of a rank >= 2 tensor: rows contiguous (C, the default) or columns (Fortran, Eigen).
+// Storage order of a rank >= 2 tensor: rows contiguous (C, the default) or columns (Fortran,
+// Eigen).
 enum class layout { row_major, col_major };
 
 // The shape of a tensor: up to max_rank extents. Host-side metadata only.
