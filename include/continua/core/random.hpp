@@ -404,12 +404,14 @@ void fill_uniform(X&& x, philox_key key, std::uint64_t offset = 0, double lo = 0
   detail::check_fill_target<X>();
   using T = value_t<X>;
   const T tlo = static_cast<T>(lo), thi = static_cast<T>(hi);
-  require_option(is_finite(tlo), "fill_uniform", "lo", lo, "must be finite in the element type");
-  require_option(is_finite(thi), "fill_uniform", "hi", hi, "must be finite in the element type");
-  require_option(thi > tlo, "fill_uniform", "hi", hi, "must be greater than lo");
-  require_option(is_finite(thi - tlo), "fill_uniform", "hi", hi,
+  require_option(is_finite(tlo), "continua::fill_uniform", "lo", lo,
+                 "must be finite in the element type");
+  require_option(is_finite(thi), "continua::fill_uniform", "hi", hi,
+                 "must be finite in the element type");
+  require_option(thi > tlo, "continua::fill_uniform", "hi", hi, "must be greater than lo");
+  require_option(is_finite(thi - tlo), "continua::fill_uniform", "hi", hi,
                  "hi - lo overflows the element type");
-  detail::run_block_fill("fill_uniform", x, key, offset,
+  detail::run_block_fill("continua::fill_uniform", x, key, offset,
                          detail::scaled_uniform<T>{tlo, static_cast<T>(thi - tlo)});
 }
 
@@ -422,11 +424,12 @@ void fill_normal(X&& x, philox_key key, std::uint64_t offset = 0, double mean = 
   detail::check_fill_target<X>();
   using T = value_t<X>;
   const T tmean = static_cast<T>(mean), tstd = static_cast<T>(stddev);
-  require_option(is_finite(tmean), "fill_normal", "mean", mean,
+  require_option(is_finite(tmean), "continua::fill_normal", "mean", mean,
                  "must be finite in the element type");
-  require_option(is_finite(tstd) && tstd >= T(0), "fill_normal", "stddev", stddev,
+  require_option(is_finite(tstd) && tstd >= T(0), "continua::fill_normal", "stddev", stddev,
                  "must be finite and >= 0");
-  detail::run_block_fill("fill_normal", x, key, offset, detail::scaled_normal<T>{tmean, tstd});
+  detail::run_block_fill("continua::fill_normal", x, key, offset,
+                         detail::scaled_normal<T>{tmean, tstd});
 }
 
 // sink(i, z_{offset + i}) for every i in [0, n), z_k the standard normal draws of type T (float

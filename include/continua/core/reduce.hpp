@@ -59,7 +59,7 @@ accumulator_t<std::remove_const_t<T>> dot(span<T, Space> x, span<U, Space> y) {
   using V = std::remove_const_t<T>;
   static_assert(std::is_same_v<V, std::remove_const_t<U>>, "continua::dot: element types differ");
   using A = accumulator_t<V>;
-  require_same_size("dot", "x", x.size(), "y", y.size());
+  require_same_size("continua::dot", "x", x.size(), "y", y.size());
   return transform_reduce(Space{}, x.size(), A(0), detail::product_map<V, A>{x.data(), y.data()},
                           plus{});
 }
@@ -114,9 +114,10 @@ requires(!is_span_v<P>) double max_abs(const P& p) {
 template <parameter_set A, parameter_set B>
 requires pairable_sets<A, B> &&(!is_span_v<A>)double dot(const A& a, const B& b) {
   double total = 0;
-  for_each_tensor_pair("dot", "x", a, "y", b, [&](std::size_t, const auto& x, const auto& y) {
-    total += static_cast<double>(dot(as_span(x), as_span(y)));
-  });
+  for_each_tensor_pair("continua::dot", "x", a, "y", b,
+                       [&](std::size_t, const auto& x, const auto& y) {
+                         total += static_cast<double>(dot(as_span(x), as_span(y)));
+                       });
   return total;
 }
 

@@ -120,7 +120,7 @@ template <tensor T>
 matrix_view<element_t<T>, memory_space_t<T>> as_matrix(T& t) {
   const extents e = continua::shape(t);
   require(
-      e.rank == 2, "as_matrix",
+      e.rank == 2, "continua::as_matrix",
       "tensor has rank " + std::to_string(e.rank) + ", expected 2 (pass rows and cols to reshape)");
   return {continua::data(t), e[0], e[1], continua::storage_order(t)};
 }
@@ -129,7 +129,7 @@ matrix_view<element_t<T>, memory_space_t<T>> as_matrix(T& t) {
 template <tensor T>
 matrix_view<element_t<T>, memory_space_t<T>> as_matrix(T& t, std::size_t rows, std::size_t cols,
                                                        continua::layout order = layout::row_major) {
-  require_same_size("as_matrix", "tensor", continua::size(t), "rows * cols", rows * cols);
+  require_same_size("continua::as_matrix", "tensor", continua::size(t), "rows * cols", rows * cols);
   return {continua::data(t), rows, cols, order};
 }
 

@@ -44,7 +44,7 @@ requires copyable_pair<Src, Dst>
 void copy(const Src& src, Dst&& dst) {
   using T = value_t<Src>;
   const std::size_t n = continua::size(src);
-  require_same_size("copy", "source", n, "destination", continua::size(dst));
+  require_same_size("continua::copy", "source", n, "destination", continua::size(dst));
   if (n != 0)
     for_each_index(memory_space_t<Src>{}, n,
                    detail::copy_kernel<T>{continua::data(dst), continua::data(src)});
@@ -56,7 +56,7 @@ requires copyable_pair<X, Y>
 void axpy(value_t<X> alpha, const X& x, Y&& y) {
   using T = value_t<X>;
   const std::size_t n = continua::size(x);
-  require_same_size("axpy", "x", n, "y", continua::size(y));
+  require_same_size("continua::axpy", "x", n, "y", continua::size(y));
   if (n != 0)
     for_each_index(memory_space_t<X>{}, n,
                    detail::axpy_kernel<T>{continua::data(y), continua::data(x), alpha});

@@ -231,8 +231,9 @@ inline bool element_count(std::span<const std::uint64_t> shape, std::uint64_t& c
 [[noreturn]] inline void throw_write_error(const std::filesystem::path& path,
                                            const std::filesystem::path& tmp, std::string_view what,
                                            int err) {
-  throw io_error("checkpoint: cannot write '" + path.string() + "': " + std::string(what) + " '" +
-                 tmp.string() + "': " + std::generic_category().message(err));
+  throw io_error("continua::io: checkpoint: cannot write '" + path.string() +
+                 "': " + std::string(what) + " '" + tmp.string() +
+                 "': " + std::generic_category().message(err));
 }
 
 // Writes the pieces to `path` atomically: a complete new file or the old one, never a mix.
@@ -342,12 +343,12 @@ class checkpoint_writer {
            const std::vector<std::uint64_t>& shape) {
     std::uint64_t count = 0;
     if (shape.size() > checkpoint_max_rank)
-      throw invalid_argument("checkpoint_writer: record '" + std::string(name) + "': rank " +
-                             std::to_string(shape.size()) + " exceeds " +
+      throw invalid_argument("continua::io::checkpoint_writer: record '" + std::string(name) +
+                             "': rank " + std::to_string(shape.size()) + " exceeds " +
                              std::to_string(checkpoint_max_rank));
     if (!detail::element_count(shape, count) || count != values.size())
-      throw invalid_argument("checkpoint_writer: record '" + std::string(name) + "': shape " +
-                             detail::shape_string(shape) + " does not hold " +
+      throw invalid_argument("continua::io::checkpoint_writer: record '" + std::string(name) +
+                             "': shape " + detail::shape_string(shape) + " does not hold " +
                              std::to_string(values.size()) + " elements");
     add_record(name, dtype_of<T>(), shape,
                [&](std::vector<unsigned char>& out) { detail::append_elements<T>(out, values); });
@@ -413,11 +414,11 @@ class checkpoint_writer {
   void add_record(std::string_view name, dtype type, const std::vector<std::uint64_t>& shape,
                   Append&& append) {
     if (name.empty() || name.size() > checkpoint_max_name_length)
-      throw invalid_argument("checkpoint_writer: record names must be 1 to " +
+      throw invalid_argument("continua::io::checkpoint_writer: record names must be 1 to " +
                              std::to_string(checkpoint_max_name_length) + " bytes long");
     if (names_.contains(name))
-      throw invalid_argument("checkpoint_writer: duplicate record name '" + std::string(name) +
-                             "'");
+      throw invalid_argument("continua::io::checkpoint_writer: duplicate record name '" +
+                             std::string(name) + "'");
     std::uint64_t count = 0;
     detail::element_count(shape, count);
     const std::size_t start = body_.size();
@@ -470,21 +471,22 @@ class checkpoint_reader {
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
     if (ec || !std::filesystem::exists(status))
-      throw io_error("checkpoint '" + source_ +
+      throw io_error("continua::io: checkpoint '" + source_ +
                      "': cannot open: " + (ec ? ec.message() : std::string("no such file")));
     if (std::filesystem::is_directory(status))
-      throw io_error("checkpoint '" + source_ + "': cannot open: is a directory");
+      throw io_error("continua::io: checkpoint '" + source_ + "': cannot open: is a directory");
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error("checkpoint '" + source_ + "': cannot open for reading");
+    if (!in) throw io_error("continua::io: checkpoint '" + source_ + "': cannot open for reading");
     in.seekg(0, std::ios::end);
     const std::streamoff size = in.tellg();
     in.seekg(0, std::ios::beg);
-    if (size < 0) throw io_error("checkpoint '" + source_ + "': cannot determine its size");
+    if (size < 0)
+      throw io_error("continua::io: checkpoint '" + source_ + "': cannot determine its size");
     image_.resize(static_cast<std::size_t>(size));
     in.read(reinterpret_cast<char*>(image_.data()), size);
     if (in.gcount() != size)
-      throw io_error("checkpoint '" + source_ + "': read " + std::to_string(in.gcount()) + " of " +
-                     std::to_string(size) + " bytes");
+      throw io_error("continua::io: checkpoint '" + source_ + "': read " +
+                     std::to_string(in.gcount()) + " of " + std::to_string(size) + " bytes");
     parse();
   }
 
@@ -578,7 +580,7 @@ class checkpoint_reader {
     parse();
   }
 
-  std::string where() const { return "checkpoint '" + source_ + "': "; }
+  std::string where() const { return "continua::io: checkpoint '" + source_ + "': "; }
 
   template <checkpoint_element T>
   const record_info& expect_type(std::string_view name) const {

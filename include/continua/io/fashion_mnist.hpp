@@ -55,8 +55,8 @@ inline std::filesystem::path fashion_mnist_file(const std::filesystem::path& dir
   if (std::filesystem::exists(gz)) return gz;
   const std::filesystem::path plain = dir / stem;
   if (std::filesystem::exists(plain)) return plain;
-  throw io_error("Fashion-MNIST: neither '" + gz.string() + "' nor '" + plain.string() +
-                 "' exists");
+  throw io_error("continua::io::load_fashion_mnist: neither '" + gz.string() + "' nor '" +
+                 plain.string() + "' exists");
 }
 
 }  // namespace detail
@@ -68,7 +68,7 @@ inline labelled_images load_fashion_mnist(
     dataset_split split = dataset_split::train) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
-    throw io_error("Fashion-MNIST: dataset directory '" + dir.string() +
+    throw io_error("continua::io::load_fashion_mnist: dataset directory '" + dir.string() +
                    "' does not exist; on Debian/Ubuntu install it with "
                    "`apt-get install dataset-fashion-mnist` (files go to " +
                    std::string(fashion_mnist_default_dir) +
@@ -94,9 +94,9 @@ inline labelled_images load_fashion_mnist(
                    std::string(idx_type_name(lab.type)) + " of rank " +
                    std::to_string(lab.dims.size()));
   if (img.dims[0] != lab.dims[0])
-    throw io_error("Fashion-MNIST: " + std::to_string(img.dims[0]) + " images in '" +
-                   image_path.string() + "' but " + std::to_string(lab.dims[0]) + " labels in '" +
-                   label_path.string() + "'");
+    throw io_error("continua::io::load_fashion_mnist: " + std::to_string(img.dims[0]) +
+                   " images in '" + image_path.string() + "' but " + std::to_string(lab.dims[0]) +
+                   " labels in '" + label_path.string() + "'");
   for (std::size_t i = 0; i < lab.data.size(); ++i)
     if (lab.data[i] >= fashion_mnist_classes)
       throw io_error(lab_name + ": label " + std::to_string(lab.data[i]) + " at index " +

@@ -135,15 +135,15 @@ struct idx_array {
       case idx_type::f64:
         return load<double, T>(i);
     }
-    throw invalid_argument("idx_array::get: unknown element type");
+    throw invalid_argument("continua::io::idx_array::get: unknown element type");
   }
 
   // All elements as T, each multiplied by `scale` (e.g. 1/255 maps ubyte pixels to [0, 1]).
   template <class T>
   std::vector<T> to_vector(T scale = T(1)) const {
     const std::size_t n = size();
-    require_same_size("idx_array::to_vector", "data bytes", data.size(), "dims * element size",
-                      n * idx_type_size(type));
+    require_same_size("continua::io::idx_array::to_vector", "data bytes", data.size(),
+                      "dims * element size", n * idx_type_size(type));
     std::vector<T> out(n);
     switch (type) {
       case idx_type::u8:
@@ -175,8 +175,8 @@ struct idx_array {
     idx_array a;
     a.type = idx_type_of<E>;
     a.dims = std::move(dims);
-    require_same_size("idx_array::from_values", "values", values.size(), "product of dims",
-                      a.size());
+    require_same_size("continua::io::idx_array::from_values", "values", values.size(),
+                      "product of dims", a.size());
     a.data.resize(values.size() * sizeof(E));
     if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
     return a;
@@ -186,7 +186,7 @@ struct idx_array {
   template <class E, class T>
   T load(std::size_t i) const {
     require(
-        i < size(), "idx_array::get",
+        i < size(), "continua::io::idx_array::get",
         "index " + std::to_string(i) + " out of range for " + std::to_string(size()) + " elements");
     E e;
     std::memcpy(&e, data.data() + i * sizeof(E), sizeof(E));
@@ -206,7 +206,7 @@ struct idx_array {
 namespace detail {
 
 inline std::string idx_where(std::string_view name) {
-  return "IDX file '" + std::string(name) + "'";
+  return "continua::io: IDX file '" + std::string(name) + "'";
 }
 
 [[noreturn]] inline void idx_fail(std::string_view name, const std::string& what) {

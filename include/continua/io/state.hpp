@@ -115,7 +115,9 @@ concept checkpointable = describes_state<C> && requires {
 
 namespace detail {
 
-inline std::string where(const checkpoint_reader& r) { return "checkpoint '" + r.source() + "': "; }
+inline std::string where(const checkpoint_reader& r) {
+  return "continua::io: checkpoint '" + r.source() + "': ";
+}
 
 // The part of both walks that tracks the record-name prefix of nested parts ("main/", ...).
 class state_path {

@@ -174,7 +174,7 @@ class chain_t {
     if constexpr (!update_ok<G, P>) {
       return false;
     } else {
-      require_same_structure("optim.update", "grads", grads, "params", params);
+      require_same_structure("continua::optim::chain::update", "grads", grads, "params", params);
       [&]<std::size_t... I>(std::index_sequence<I...>) {
         (validate_one(std::get<I>(parts_), grads, std::get<I>(s), params), ...);
       }
@@ -182,7 +182,7 @@ class chain_t {
       if (policy_ == nan_policy::propagate) return true;
       if (all_finite(grads)) return true;
       if (policy_ == nan_policy::skip_step) return false;
-      require_finite("optim.update", "grads", grads);
+      require_finite("continua::optim::chain::update", "grads", grads);
       return true;
     }
   }
@@ -227,7 +227,8 @@ class chain_t {
     const auto constants = std::make_tuple(
         std::get<B + K>(parts_).prepare(std::get<B + K>(s).scalars, grads, params)...);
     for_each_tensor_pair(
-        "optim.update", "grads", grads, "params", params, [&](auto index, auto& g, auto& p) {
+        "continua::optim::chain::update", "grads", grads, "params", params,
+        [&](auto index, auto& g, auto& p) {
           using T = value_t<decltype(g)>;
           using Space = memory_space_t<decltype(g)>;
           static_assert(std::is_same_v<T, value_t<decltype(p)>>,
@@ -245,12 +246,13 @@ class chain_t {
 
   template <class G, class P>
   static void apply_pass(G& grads, P& params) {
-    for_each_tensor_pair(
-        "optim.step", "params", params, "updates", grads, [&](auto, auto& p, const auto& u) {
-          using T = value_t<decltype(p)>;
-          for_each_index(memory_space_t<decltype(p)>{}, continua::size(p),
-                         detail::add_pass<T>{continua::data(p), continua::data(u)});
-        });
+    for_each_tensor_pair("continua::optim::chain::step", "params", params, "updates", grads,
+                         [&](auto, auto& p, const auto& u) {
+                           using T = value_t<decltype(p)>;
+                           for_each_index(
+                               memory_space_t<decltype(p)>{}, continua::size(p),
+                               detail::add_pass<T>{continua::data(p), continua::data(u)});
+                         });
   }
 
   std::tuple<Xs...> parts_;

@@ -281,7 +281,7 @@ struct multi_normalize {
   template <parameter_set G, parameter_set P>
   requires pairable_sets<G, P>
   void validate(const G& grads, const state&, const P& params) const {
-    const std::string context = std::string(name) + ".update";
+    const std::string context = "continua::optim::" + std::string(name) + "::update";
     require_same_structure(context, "grads", grads, "params", params);
     if (opt.shapes.empty()) return;
     require_same_size(context, "options.shapes", opt.shapes.size(), "grads (tensor count)",

@@ -94,13 +94,13 @@ template <elementwise_transformation X, parameter_set P>
 void validate_elementwise(const char* name, const elementwise_state<X, std::remove_cvref_t<P>>& s,
                           const P& params) {
   if constexpr (tensor_range<P>)
-    require_same_size(std::string(name) + ".update", "state (tensor count)", s.slots.size(),
-                      "params (tensor count)", tensor_count(params));
+    require_same_size("continua::optim::" + std::string(name) + "::update", "state (tensor count)",
+                      s.slots.size(), "params (tensor count)", tensor_count(params));
   for_each_tensor(params, [&](auto index, const auto& t) {
     const auto& slot = slot_at(s.slots, index);
     const std::size_t n = slot.size();
     if (n != 0 && n != continua::size(t))
-      throw size_mismatch(std::string(name) + ".update",
+      throw size_mismatch("continua::optim::" + std::string(name) + "::update",
                           "state (tensor " + std::to_string(std::size_t(index)) + ")", n, "params",
                           continua::size(t));
   });

@@ -47,13 +47,14 @@ class class_balanced_buffer : public detail::replay_buffer<T> {
   static constexpr std::string_view checkpoint_kind = "sample.class_balanced_buffer";
   static constexpr std::uint32_t checkpoint_schema = 1;
 
-  explicit class_balanced_buffer(replay_options options) : base(options, "class_balanced_buffer") {}
+  explicit class_balanced_buffer(replay_options options)
+      : base(options, "continua::sample::class_balanced_buffer") {}
 
   // Offers each row (features n x feature_dim row-major, one label per row). Throws, with the
   // buffer unchanged, on a size that is not a multiple of feature_dim, labels.size() != n, or
   // NaN/Inf features.
   void add(std::span<const T> features, std::span<const std::int32_t> labels) {
-    this->offer_rows("class_balanced_buffer::add", features, labels,
+    this->offer_rows("continua::sample::class_balanced_buffer::add", features, labels,
                      [&](const T* row, std::int32_t label) { offer(row, label); });
   }
 
@@ -66,7 +67,8 @@ class class_balanced_buffer : public detail::replay_buffer<T> {
   std::size_t classes_seen() const { return classes_.size(); }
 
   void sample_batch(std::span<T> features_out, std::span<std::int32_t> labels_out) {
-    store_.sample_batch("class_balanced_buffer::sample_batch", features_out, labels_out);
+    store_.sample_batch("continua::sample::class_balanced_buffer::sample_batch", features_out,
+                        labels_out);
   }
 
   // Checkpoints (continua::io::save / io::load): the base's rows and generators, then the
@@ -112,7 +114,7 @@ class class_balanced_buffer : public detail::replay_buffer<T> {
   // Every stored row belongs to exactly one class list, under its own label; no class holds
   // more rows than it offered; the classes' offers add up to the stream.
   void validate_state() const {
-    constexpr std::string_view context = "class_balanced_buffer";
+    constexpr std::string_view context = "continua::sample::class_balanced_buffer::load";
     base::validate_state();
     std::vector<char> hit(store_.size(), 0);
     std::uint64_t seen_total = 0;

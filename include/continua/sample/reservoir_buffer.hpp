@@ -37,13 +37,14 @@ class reservoir_buffer : public detail::replay_buffer<T> {
   static constexpr std::string_view checkpoint_kind = "sample.reservoir_buffer";
   static constexpr std::uint32_t checkpoint_schema = 1;
 
-  explicit reservoir_buffer(replay_options options) : base(options, "reservoir_buffer") {}
+  explicit reservoir_buffer(replay_options options)
+      : base(options, "continua::sample::reservoir_buffer") {}
 
   // Offers each row of features (n x feature_dim, row-major) with its label to the reservoir.
   // Throws, with the buffer unchanged, when features.size() is not a multiple of feature_dim,
   // labels.size() != n, or a feature is NaN/Inf.
   void add(std::span<const T> features, std::span<const std::int32_t> labels) {
-    this->offer_rows("reservoir_buffer::add", features, labels,
+    this->offer_rows("continua::sample::reservoir_buffer::add", features, labels,
                      [&](const T* row, std::int32_t label) {
                        const std::uint64_t t = store_.seen();
                        if (store_.size() < store_.capacity()) {
@@ -61,7 +62,8 @@ class reservoir_buffer : public detail::replay_buffer<T> {
   // without replacement when the batch fits in size(), else with replacement. Throws when the
   // buffer is empty or features_out has the wrong size.
   void sample_batch(std::span<T> features_out, std::span<std::int32_t> labels_out) {
-    store_.sample_batch("reservoir_buffer::sample_batch", features_out, labels_out);
+    store_.sample_batch("continua::sample::reservoir_buffer::sample_batch", features_out,
+                        labels_out);
   }
 
   // Checkpoints: continua::io::save(path, buffer) / continua::io::load(path, buffer) write and

@@ -140,7 +140,7 @@ class replay_store {
 
   // What a loaded store must satisfy for add() and sample_batch() to be safe and meaningful.
   void validate_state() const {
-    constexpr std::string_view context = "replay buffer";
+    constexpr std::string_view context = "continua::sample::replay_buffer::load";
     const std::size_t rows = size();
     require(rows <= capacity_, context, "holds more rows than its capacity");
     require(rows <= seen_, context, "holds more rows than the stream had");
@@ -205,8 +205,8 @@ class replay_buffer {
   }
   void validate_state() const {
     store_.validate_state();
-    require(chooser_.key().seed == store_.seed() && chooser_.key().stream == 0, "replay buffer",
-            "the chooser is not stream 0 of the seed");
+    require(chooser_.key().seed == store_.seed() && chooser_.key().stream == 0,
+            "continua::sample::replay_buffer::load", "the chooser is not stream 0 of the seed");
   }
 
  protected:
