@@ -2,8 +2,10 @@
 // recursive least squares, class-incremental heads, DS-AL, random-feature buffers, checkpoints).
 #pragma once
 
+#include "continua/analytic/class_index.hpp"
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/dual_stream.hpp"
+#include "continua/analytic/inputs.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/analytic/rls.hpp"
 #include "continua/analytic/serialize.hpp"

@@ -18,6 +18,20 @@
 #define CONTINUA_OMP_MIN_SIZE 32768
 #endif
 
+// CONTINUA_LINALG_EXTERN (0/1): compile the Eigen host backend of core/linalg (GEMM, SYRK,
+// Cholesky, triangular solves, SVD for float and double; most of the compile time of a unit that
+// uses the analytic learners) once per program instead of in every translation unit that uses
+// it. Define it to 1 for every unit, and in exactly one .cpp (compiled with the same OpenMP
+// setting as the rest) write, before any other include,
+//   #define CONTINUA_LINALG_INSTANTIATE 1
+//   #include <continua/core/linalg_host.hpp>
+//   CONTINUA_LINALG_INSTANTIATE_MATRIX_OPS(double)  // and/or float; _SVD(T) when GPM is used
+// A scalar type left out is a link error naming eigen_backend::<operation><T>. Default: 0
+// (header-only).
+#ifndef CONTINUA_LINALG_EXTERN
+#define CONTINUA_LINALG_EXTERN 0
+#endif
+
 // CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI,
 // CONTINUA_WITH_ZLIB (0/1): set by
 // the CMake target (options of the same names) so code can tell which optional parts were found.

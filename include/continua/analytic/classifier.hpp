@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "continua/analytic/class_index.hpp"
+#include "continua/analytic/inputs.hpp"
 #include "continua/analytic/rls.hpp"
 #include "continua/analytic/statistics.hpp"
 #include "continua/core/error.hpp"
@@ -32,46 +34,43 @@ class analytic_classifier {
   std::size_t features() const { return rls_.features(); }
   // Columns of the head, in order of first arrival; a fully unlearned class keeps its column
   // (with count 0) and is never predicted.
-  std::size_t classes() const { return labels_.size(); }
-  const std::vector<std::int32_t>& labels() const { return labels_; }
-  const std::vector<std::uint64_t>& counts() const { return counts_; }
-  std::uint64_t samples() const { return samples_; }
+  std::size_t classes() const { return index_.classes(); }
+  const std::vector<std::int32_t>& labels() const { return index_.labels(); }
+  const std::vector<std::uint64_t>& counts() const { return index_.counts(); }
+  std::uint64_t samples() const { return index_.samples(); }
+  // Labels, counts and samples together.
+  const class_index& index() const { return index_; }
   const rls_options& options() const { return rls_.options(); }
 
-  // Learns rows x (n x features) with labels (n values >= 0, any mix of known and new).
-  void fit(matrix_view<const T, Space> x, std::span<const std::int32_t> labels) {
+  // Learns rows x (n x features; any rank-2 tensor, see matrix_input) with labels (n integers
+  // >= 0 of any type, see label_input; any mix of known and new).
+  void fit(matrix_input<T, Space> x, label_input labels) {
     constexpr std::string_view context = "continua::analytic::analytic_classifier::fit";
     require_same_size(context, "labels", labels.size(), "rows of x", x.rows());
-    auto map = detail::map_labels(context, labels_, labels);
-    const buffer<T, Space> y = detail::one_hot<T, Space>(map.column_of, map.labels.size());
-    rls_.fit(x, detail::view(y, x.rows(), map.labels.size()));
-    commit(std::move(map), +1);
+    auto change = index_.plan_add(context, labels);
+    const buffer<T, Space> y = one_hot<T, Space>(change);
+    rls_.fit(x, detail::view(y, x.rows(), change.classes()));
+    index_.apply(std::move(change));
   }
 
   // Forgets rows learned before: the head equals one trained without them.
-  void unlearn(matrix_view<const T, Space> x, std::span<const std::int32_t> labels) {
+  void unlearn(matrix_input<T, Space> x, label_input labels) {
     constexpr std::string_view context = "continua::analytic::analytic_classifier::unlearn";
     require_same_size(context, "labels", labels.size(), "rows of x", x.rows());
-    auto map = detail::map_labels(context, labels_, labels);
-    require(map.added == 0, context, "a label was never learned: " + first_new(map));
-    std::vector<std::uint64_t> removed(classes(), 0);
-    for (const std::uint32_t c : map.column_of) ++removed[c];
-    for (std::size_t c = 0; c < classes(); ++c)
-      require(removed[c] <= counts_[c], context,
-              "class " + std::to_string(labels_[c]) + " has " + std::to_string(counts_[c]) +
-                  " learned rows, cannot unlearn " + std::to_string(removed[c]));
-    const buffer<T, Space> y = detail::one_hot<T, Space>(map.column_of, classes());
+    auto change = index_.plan_remove(context, labels);
+    const buffer<T, Space> y = one_hot<T, Space>(change);
     rls_.unlearn(x, detail::view(y, x.rows(), classes()));
-    commit(std::move(map), -1);
+    index_.apply(std::move(change));
   }
 
   // Forgets a whole class: x must be all of its learned rows (their number is checked).
-  void unlearn_class(std::int32_t label, matrix_view<const T, Space> x) {
+  void unlearn_class(std::int32_t label, matrix_input<T, Space> x) {
     constexpr std::string_view context = "continua::analytic::analytic_classifier::unlearn_class";
-    const std::size_t c = column(label);
-    require(x.rows() == counts_[c], context,
-            "class " + std::to_string(label) + " has " + std::to_string(counts_[c]) +
-                " learned rows but " + std::to_string(x.rows()) + " were given");
+    const std::size_t c = index_.column(context, label);
+    if (x.rows() != counts()[c])
+      throw invalid_argument(std::string(context) + ": class " + std::to_string(label) + " has " +
+                             std::to_string(counts()[c]) + " learned rows but " +
+                             std::to_string(x.rows()) + " were given");
     const std::vector<std::int32_t> labels(x.rows(), label);
     unlearn(x, labels);
   }
@@ -83,29 +82,28 @@ class analytic_classifier {
 
   // The column of a label; throws for a label this head never learned.
   std::size_t column(std::int32_t label) const {
-    const auto it = std::find(labels_.begin(), labels_.end(), label);
-    if (it == labels_.end())
-      throw invalid_argument("continua::analytic::analytic_classifier: unknown label " +
-                             std::to_string(label) + " (the head knows " +
-                             std::to_string(classes()) + " classes)");
-    return static_cast<std::size_t>(it - labels_.begin());
+    return index_.column("continua::analytic::analytic_classifier::column", label);
   }
 
-  // W (features x classes), columns in labels() order.
-  matrix_view<const T, Space> weights() { return rls_.weights(); }
+  // W (features x classes, row-major), columns in labels() order. The view stays valid until the
+  // next call that changes the head (fit, unlearn, unlearn_class, merge, subtract, restore, a
+  // checkpoint load, assignment) or its destruction; copy it to keep the values. With the
+  // Cholesky policy the first read after a change solves for W and caches it (so two threads must
+  // not read one head's weights at the same time); it throws numerical_error, the head unchanged,
+  // when the system is too ill-conditioned.
+  matrix_view<const T, Space> weights() const { return rls_.weights(); }
 
-  // scores (n x classes) = x W.
-  void scores(matrix_view<const T, Space> x, matrix_view<T, Space> out) {
+  // scores (n x classes, either storage order) = x W.
+  void scores(matrix_input<T, Space> x, matrix_output<T, Space> out) const {
     require(classes() > 0, "continua::analytic::analytic_classifier::scores",
             "no class has been learned yet");
     rls_.predict(x, out);
   }
 
   // Predicted labels (host) of the rows of x: the best-scoring class that has learned rows.
-  std::vector<std::int32_t> predict(matrix_view<const T, Space> x) {
+  std::vector<std::int32_t> predict(matrix_input<T, Space> x) const {
     constexpr std::string_view context = "continua::analytic::analytic_classifier::predict";
-    require(std::any_of(counts_.begin(), counts_.end(), [](auto n) { return n > 0; }), context,
-            "no class has learned rows: nothing to predict");
+    require(index_.has_rows(), context, "no class has learned rows: nothing to predict");
     buffer<T, Space> s(x.rows() * classes());
     scores(x, detail::view(s, x.rows(), classes()));
     return argmax(s.to_host(), x.rows());
@@ -114,81 +112,44 @@ class analytic_classifier {
   // Labels of score rows (n x classes, host, row-major) by this head's column order.
   std::vector<std::int32_t> argmax(const std::vector<T>& host_scores, std::size_t rows) const {
     const std::size_t k = classes();
+    const auto& n = counts();
     std::vector<std::int32_t> out(rows);
     for (std::size_t i = 0; i < rows; ++i) {
       std::size_t best = k;
       for (std::size_t c = 0; c < k; ++c)
-        if (counts_[c] > 0 && (best == k || host_scores[i * k + c] > host_scores[i * k + best]))
-          best = c;
-      out[i] = labels_[best];
+        if (n[c] > 0 && (best == k || host_scores[i * k + c] > host_scores[i * k + best])) best = c;
+      out[i] = labels()[best];
     }
     return out;
   }
 
   recursive_least_squares<T, Policy, Space>& regressor() { return rls_; }
   const recursive_least_squares<T, Policy, Space>& regressor() const { return rls_; }
-  // For checkpoints: replaces the bookkeeping that goes with a restored regressor.
+  // For checkpoints: replaces the bookkeeping that goes with a restored regressor. Throws
+  // invalid_argument (head unchanged) for inconsistent bookkeeping (see class_index).
   void restore(std::vector<std::int32_t> labels, std::vector<std::uint64_t> counts,
                std::uint64_t samples) {
-    labels_ = std::move(labels);
-    counts_ = std::move(counts);
-    samples_ = samples;
+    restore(class_index(std::move(labels), std::move(counts), samples));
   }
+  void restore(class_index index) { index_ = std::move(index); }
 
  private:
-  static std::string first_new(const detail::label_columns& map) {
-    return std::to_string(map.labels[map.labels.size() - map.added]);
-  }
-
-  // Bookkeeping after the regressor accepted the change (it throws before, never after).
-  void commit(detail::label_columns map, int sign) {
-    labels_ = std::move(map.labels);
-    counts_.resize(labels_.size(), 0);
-    for (const std::uint32_t c : map.column_of) {
-      if (sign > 0)
-        ++counts_[c];
-      else
-        --counts_[c];
-    }
-    samples_ = sign > 0 ? samples_ + map.column_of.size() : samples_ - map.column_of.size();
-  }
-
   void combine(const sufficient_statistics<T, Space>& s, int sign) {
     const std::string_view context = sign > 0 ? "continua::analytic::analytic_classifier::merge"
                                               : "continua::analytic::analytic_classifier::subtract";
     require_same_size(context, "features of the statistics", s.features(), "features", features());
-    auto map = detail::map_labels(context, labels_, s.labels());
-    if (sign < 0) {
-      require(map.added == 0, context,
-              "the statistics hold a class never learned: " + first_new(map));
-      for (std::size_t j = 0; j < s.classes(); ++j)
-        require(s.counts()[j] <= counts_[map.column_of[j]], context,
-                "class " + std::to_string(s.labels()[j]) + " would have a negative count");
-    }
-    // The statistics' columns placed at this head's columns.
-    const std::size_t k = map.labels.size();
-    buffer<T, Space> cross(features() * k);
-    if (s.classes() != 0) {
-      buffer<std::uint32_t, Space> columns(s.classes());
-      columns.assign_from_host(map.column_of);
-      for_each_index(Space{}, s.cross_buffer().size(),
-                     detail::scatter_columns_fn<T>{cross.data(), s.cross_buffer().data(),
-                                                   columns.data(), s.classes(), k, T(1)});
-    }
-    rls_.add_statistics(s.gram(), detail::view(std::as_const(cross), features(), k), T(sign));
-    labels_ = std::move(map.labels);
-    counts_.resize(k, 0);
-    for (std::size_t j = 0; j < s.classes(); ++j) {
-      auto& c = counts_[map.column_of[j]];
-      c = sign > 0 ? c + s.counts()[j] : c - s.counts()[j];
-    }
-    samples_ = sign > 0 ? samples_ + s.samples() : samples_ - s.samples();
+    auto change =
+        sign > 0 ? index_.plan_merge(context, s.index()) : index_.plan_subtract(context, s.index());
+    // The statistics' XᵀY in this head's column order.
+    buffer<T, Space> cross(features() * change.classes());
+    scatter_columns(change, s.cross_buffer(), features(), cross);
+    rls_.add_statistics(s.gram(), detail::view(std::as_const(cross), features(), change.classes()),
+                        T(sign));
+    index_.apply(std::move(change));
   }
 
   recursive_least_squares<T, Policy, Space> rls_;
-  std::vector<std::int32_t> labels_;
-  std::vector<std::uint64_t> counts_;
-  std::uint64_t samples_ = 0;
+  class_index index_;
 };
 
 }  // namespace continua::analytic

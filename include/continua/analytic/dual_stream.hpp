@@ -11,7 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "continua/analytic/class_index.hpp"
 #include "continua/analytic/classifier.hpp"
+#include "continua/analytic/inputs.hpp"
 #include "continua/analytic/rls.hpp"
 
 namespace continua::analytic {
@@ -62,20 +64,19 @@ class dual_stream_classifier {
 
   // Learns a batch (one call per phase reproduces the paper; smaller batches are the streaming
   // variant): the main stream fits the labels, then the compensation stream fits
-  // Y - x_main W_main with the main weights after this batch.
-  void fit(matrix_view<const T, Space> x_main, matrix_view<const T, Space> x_comp,
-           std::span<const std::int32_t> labels) {
+  // Y - x_main W_main with the main weights after this batch. Inputs as in analytic_classifier.
+  void fit(matrix_input<T, Space> x_main, matrix_input<T, Space> x_comp, label_input labels) {
     constexpr std::string_view c = "continua::analytic::dual_stream_classifier::fit";
     require_same_size(c, "rows of the compensation features", x_comp.rows(),
                       "rows of the main features", x_main.rows());
     detail::require_batch(c, x_comp, comp_.features());
     // Fit a copy of the main stream so a failure in either stream leaves both unchanged.
     analytic_classifier<T, Policy, Space> main = main_;
-    main.fit(x_main, labels);
+    main.fit(x_main, labels.values());
     const std::size_t n = x_main.rows();
     const std::size_t k = main.classes();
-    auto map = detail::map_labels(c, main.labels(), labels);
-    buffer<T, Space> y = detail::one_hot<T, Space>(map.column_of, k);
+    // The batch's columns in the updated main stream (all known now).
+    buffer<T, Space> y = one_hot<T, Space>(main.index().plan_add(c, labels));
     buffer<T, Space> s(n * k);
     main.scores(x_main, detail::view(s, n, k));
     for_each_index(Space{}, y.size(), detail::residual_fn<T>{y.data(), s.data()});
@@ -83,22 +84,26 @@ class dual_stream_classifier {
     main_ = std::move(main);
   }
 
-  // scores (n x classes) = x_main W_main + C x_comp W_comp.
-  void scores(matrix_view<const T, Space> x_main, matrix_view<const T, Space> x_comp,
-              matrix_view<T, Space> out) {
+  // scores (n x classes, either storage order) = x_main W_main + C x_comp W_comp.
+  void scores(matrix_input<T, Space> x_main, matrix_input<T, Space> x_comp,
+              matrix_output<T, Space> out) const {
+    require_same_size("continua::analytic::dual_stream_classifier::scores",
+                      "rows of the compensation features", x_comp.rows(),
+                      "rows of the main features", x_main.rows());
     main_.scores(x_main, out);
     const std::size_t k = classes();
     buffer<T, Space> extra(x_comp.rows() * k);
     if (comp_.outputs() == k) {
-      comp_.predict(x_comp, detail::view(extra, x_comp.rows(), k));
+      // In out's storage order, so the two add elementwise.
+      comp_.predict(x_comp, matrix_view<T, Space>(extra.data(), x_comp.rows(), k, out.order()));
       for_each_index(
           Space{}, extra.size(),
           detail::add_scaled_fn<T>{out.data(), extra.data(), T(opt_.compensation_ratio)});
     }
   }
 
-  std::vector<std::int32_t> predict(matrix_view<const T, Space> x_main,
-                                    matrix_view<const T, Space> x_comp) {
+  std::vector<std::int32_t> predict(matrix_input<T, Space> x_main,
+                                    matrix_input<T, Space> x_comp) const {
     const std::size_t n = x_main.rows();
     buffer<T, Space> s(n * classes());
     scores(x_main, x_comp, detail::view(s, n, classes()));

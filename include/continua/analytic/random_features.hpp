@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "continua/analytic/detail/matrix_ops.hpp"
+#include "continua/analytic/inputs.hpp"
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
@@ -53,13 +54,21 @@ struct random_feature_options {
 
 namespace detail {
 
+// Entry i of an h in either storage order: its row and column.
+struct matrix_index {
+  std::size_t rows, cols;
+  bool row_major;
+  CONTINUA_HD std::size_t row(std::size_t i) const { return row_major ? i / cols : i % rows; }
+  CONTINUA_HD std::size_t col(std::size_t i) const { return row_major ? i % cols : i / rows; }
+};
+
 template <class T, class Act>
 struct bias_activation_fn {
   T* h;
   const T* bias;
-  std::size_t outputs;
+  matrix_index at;
   Act act;
-  CONTINUA_HD void operator()(std::size_t i) const { h[i] = act(h[i] + bias[i % outputs]); }
+  CONTINUA_HD void operator()(std::size_t i) const { h[i] = act(h[i] + bias[at.col(i)]); }
 };
 
 template <class T>
@@ -118,17 +127,18 @@ class random_features {
     detail::axpy(T(-1), wmu, b_);
   }
 
-  // h (n x outputs) = act(x (n x inputs) Wᵀ + b).
-  void transform(matrix_view<const T, Space> x, matrix_view<T, Space> h) const {
+  // h (n x outputs) = act(x (n x inputs) Wᵀ + b); x and h are any rank-2 tensors (see
+  // matrix_input), in either storage order.
+  void transform(matrix_input<T, Space> x, matrix_output<T, Space> h) const {
     constexpr std::string_view c = "continua::analytic::random_features::transform";
     require_same_size(c, "columns of x", x.cols(), "inputs", inputs());
     require_same_size(c, "rows of h", h.rows(), "rows of x", x.rows());
     require_same_size(c, "columns of h", h.cols(), "outputs", outputs());
-    require(h.order() == layout::row_major, c, "h must be row-major");
     linalg::gemm(linalg::op::none, linalg::op::transpose, T(1), x,
                  detail::view(w_, outputs(), inputs()), T(0), h);
+    const detail::matrix_index at{h.rows(), h.cols(), h.order() == layout::row_major};
     for_each_index(Space{}, h.size(),
-                   detail::bias_activation_fn<T, Activation>{h.data(), b_.data(), outputs(), {}});
+                   detail::bias_activation_fn<T, Activation>{h.data(), b_.data(), at, {}});
   }
 
   const buffer<T, Space>& projection() const { return w_; }
@@ -160,11 +170,11 @@ struct gaussian_fn {
   T* h;
   const T* x_norm;
   const T* c_norm;
-  std::size_t centers;
+  matrix_index at;
   T inv_two_sigma2;
   CONTINUA_HD void operator()(std::size_t i) const {
     using std::exp;
-    T d2 = x_norm[i / centers] + h[i] + c_norm[i % centers];
+    T d2 = x_norm[at.row(i)] + h[i] + c_norm[at.col(i)];
     d2 = d2 > T(0) ? d2 : T(0);  // rounding can make a tiny distance negative
     h[i] = exp(-d2 * inv_two_sigma2);
   }
@@ -189,7 +199,8 @@ struct row_norm_fn {
 template <class T, class Space = host_space>
 class gaussian_kernel_features {
  public:
-  gaussian_kernel_features(gaussian_kernel_options opt, matrix_view<const T, Space> data)
+  // Centres are rows of data (any rank-2 tensor, see matrix_input).
+  gaussian_kernel_features(gaussian_kernel_options opt, matrix_input<T, Space> data)
       : opt_(opt), inputs_(data.cols()) {
     constexpr std::string_view c = "continua::analytic::gaussian_kernel_features";
     require_option(opt.centers > 0, c, "centers", opt.centers, "must be > 0");
@@ -235,19 +246,20 @@ class gaussian_kernel_features {
     return detail::view(centers_, opt_.centers, inputs_);
   }
 
-  void transform(matrix_view<const T, Space> x, matrix_view<T, Space> h) const {
+  // h (n x centres) as above; x and h are any rank-2 tensors, in either storage order.
+  void transform(matrix_input<T, Space> x, matrix_output<T, Space> h) const {
     constexpr std::string_view c = "continua::analytic::gaussian_kernel_features::transform";
     require_same_size(c, "columns of x", x.cols(), "inputs", inputs());
     require_same_size(c, "rows of h", h.rows(), "rows of x", x.rows());
     require_same_size(c, "columns of h", h.cols(), "outputs", outputs());
-    require(h.order() == layout::row_major, c, "h must be row-major");
     buffer<T, Space> xr(x.size()), xn(x.rows());
     detail::copy_rows(x, detail::view(xr, x.rows(), x.cols()));
     for_each_index(Space{}, x.rows(), detail::row_norm_fn<T>{xn.data(), xr.data(), inputs()});
     linalg::gemm(linalg::op::none, linalg::op::transpose, T(-2),
                  detail::view(std::as_const(xr), x.rows(), inputs()), centers(), T(0), h);
+    const detail::matrix_index at{h.rows(), h.cols(), h.order() == layout::row_major};
     for_each_index(Space{}, h.size(),
-                   detail::gaussian_fn<T>{h.data(), xn.data(), center_norms_.data(), outputs(),
+                   detail::gaussian_fn<T>{h.data(), xn.data(), center_norms_.data(), at,
                                           T(1.0 / (2.0 * sigma_ * sigma_))});
   }
 

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "continua/analytic/detail/matrix_ops.hpp"
+#include "continua/analytic/inputs.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
 #include "continua/core/linalg.hpp"
@@ -174,7 +175,7 @@ struct woodbury {
       k_ = k;
     }
 
-    matrix_view<const T, Space> weights() { return detail::view(std::as_const(w_), d_, k_); }
+    matrix_view<const T, Space> weights() const { return detail::view(w_, d_, k_); }
 
     // What a checkpoint holds.
     buffer<T, Space>& inverse() { return r_; }
@@ -244,9 +245,9 @@ struct cholesky {
       solved_ = false;
     }
 
-    // Solves on first read after a change; throws (state unchanged) when C + γI is not
-    // positive definite or too ill-conditioned for T.
-    matrix_view<const T, Space> weights() {
+    // Solves on first read after a change and caches W (hence const with mutable members);
+    // throws (state unchanged) when C + γI is not positive definite or too ill-conditioned for T.
+    matrix_view<const T, Space> weights() const {
       if (!solved_) {
         detail::copy(c_, factor_);
         const auto a = detail::view(factor_, d_, d_);
@@ -271,8 +272,9 @@ struct cholesky {
     std::size_t d_ = 0, k_ = 0;
     rls_options opt_{};
     buffer<T, Space> c_, b_;
-    buffer<T, Space> factor_, w_, chol_work_;
-    bool solved_ = false;
+    // The cache of weights(): W and its scratch.
+    mutable buffer<T, Space> factor_, w_, chol_work_;
+    mutable bool solved_ = false;
   };
 };
 
@@ -320,7 +322,7 @@ class recursive_least_squares {
 
   // Learns rows x (n x features) with targets y (n x m), m >= outputs(). Extra columns of y are
   // new outputs: earlier rows count as having target 0 there (G-ACIL class growth).
-  void fit(matrix_view<const T, Space> x, matrix_view<const T, Space> y) {
+  void fit(matrix_input<T, Space> x, matrix_input<T, Space> y) {
     constexpr std::string_view context = "continua::analytic::recursive_least_squares::fit";
     require(y.cols() >= outputs(), context,
             "y has " + std::to_string(y.cols()) + " columns but the learner already has " +
@@ -328,7 +330,7 @@ class recursive_least_squares {
     with_outputs(y.cols(), [&] { apply(context, x, y, T(1)); });
   }
   // Removes rows that were learned before: the result equals never having learned them.
-  void unlearn(matrix_view<const T, Space> x, matrix_view<const T, Space> y) {
+  void unlearn(matrix_input<T, Space> x, matrix_input<T, Space> y) {
     apply("continua::analytic::recursive_least_squares::unlearn", x, y, T(-1));
   }
   // Adds (sign = +1) or removes (-1) whole statistics: gram = XᵀX (d x d), cross = XᵀY (d x k).
@@ -349,11 +351,14 @@ class recursive_least_squares {
   // New target columns; earlier rows count as having target 0 there.
   void add_outputs(std::size_t extra) { state_.resize_outputs(outputs() + extra); }
 
-  // W (features x outputs).
-  matrix_view<const T, Space> weights() { return state_.weights(); }
+  // W (features x outputs, row-major): valid until the next call that changes the learner (fit,
+  // unlearn, add_statistics, add_outputs, a checkpoint load, assignment). The Cholesky policy
+  // solves and caches W on the first read after a change, so concurrent reads of one learner
+  // must be serialised.
+  matrix_view<const T, Space> weights() const { return state_.weights(); }
 
-  // scores (n x outputs) = x W.
-  void predict(matrix_view<const T, Space> x, matrix_view<T, Space> scores) {
+  // scores (n x outputs, either storage order) = x W.
+  void predict(matrix_input<T, Space> x, matrix_output<T, Space> scores) const {
     constexpr std::string_view context = "continua::analytic::recursive_least_squares::predict";
     detail::require_batch(context, x, features());
     const auto w = weights();

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "continua/analytic/detail/matrix_ops.hpp"
+#include "continua/analytic/class_index.hpp"
 #include "continua/analytic/statistics.hpp"
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
@@ -237,30 +237,16 @@ analytic::sufficient_statistics<T> allreduce(const analytic::sufficient_statisti
                            std::to_string(d) + ")");
   require(d > 0, context, "the statistics have no features (default-constructed on every rank)");
 
-  const std::vector<std::int32_t> labels = detail::label_union(local.labels(), comm, context);
-  const std::size_t k = labels.size();
-  std::vector<std::uint32_t> column_of(local.classes());
-  for (std::size_t j = 0; j < local.classes(); ++j)
-    column_of[j] = static_cast<std::uint32_t>(
-        std::lower_bound(labels.begin(), labels.end(), local.labels()[j]) - labels.begin());
-
+  // This rank's statistics aligned to the union's column order (a superset of its labels).
+  const analytic::class_index all(detail::label_union(local.labels(), comm, context));
+  const auto aligned = all.plan_merge(context, local.index());
+  const std::size_t k = aligned.classes();
   analytic::sufficient_statistics<T> out = local;
   buffer<T> cross(d * k);
-  if (local.classes() != 0) {
-    const buffer<std::uint32_t> columns = [&] {
-      buffer<std::uint32_t> c(column_of.size());
-      c.assign_from_host(column_of);
-      return c;
-    }();
-    for_each_index(
-        host_space{}, local.cross_buffer().size(),
-        analytic::detail::scatter_columns_fn<T>{cross.data(), local.cross_buffer().data(),
-                                                columns.data(), local.classes(), k, T(1)});
-  }
+  analytic::scatter_columns(aligned, local.cross_buffer(), d, cross);
   // Per-column counts, then the sample count, in one message.
-  std::vector<std::uint64_t> counts(k + 1, 0);
-  for (std::size_t j = 0; j < local.classes(); ++j) counts[column_of[j]] = local.counts()[j];
-  counts[k] = local.samples();
+  std::vector<std::uint64_t> counts = aligned.counts();
+  counts.push_back(aligned.samples());
 
   detail::allreduce_in_place(out.gram_buffer().data(), out.gram_buffer().size(), MPI_SUM, comm,
                              context);
@@ -270,7 +256,7 @@ analytic::sufficient_statistics<T> allreduce(const analytic::sufficient_statisti
   const std::uint64_t samples = counts[k];
   counts.pop_back();
   out.cross_buffer() = std::move(cross);
-  out.restore(labels, std::move(counts), samples);
+  out.restore(aligned.labels(), std::move(counts), samples);
   return out;
 }
 

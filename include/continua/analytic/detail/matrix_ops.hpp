@@ -79,22 +79,6 @@ struct widen_fn {
   }
 };
 
-// dst[:, map[c]] += sign * src[:, c]: adds columns of one matrix into chosen columns of another.
-template <class T>
-struct scatter_columns_fn {
-  T* dst;
-  const T* src;
-  const std::uint32_t* map;
-  std::size_t src_cols;
-  std::size_t dst_cols;
-  T sign;
-  CONTINUA_HD void operator()(std::size_t i) const {
-    const std::size_t r = i / src_cols;
-    const std::size_t c = i % src_cols;
-    dst[r * dst_cols + map[c]] += sign * src[i];
-  }
-};
-
 template <class T>
 struct abs_diagonal_map {
   const T* a;
