@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "continua/io/state.hpp"
 #include "continua/optim/aliases.hpp"
 #include "continua/optim/chain.hpp"
 #include "continua/optim/serialize.hpp"
@@ -24,6 +25,7 @@
 
 namespace r = continua::regularize;
 namespace o = continua::optim;
+namespace io = continua::io;
 using reg_test::set_io;
 using reg_test::snapshot;
 using reg_test::vec;
@@ -219,9 +221,9 @@ void round_trip_is_bit_identical(Make make) {
   auto a = make(shape);
   exercise<P>(a);
   const auto path = reg_test::temp_path("round_trip.ckpt");
-  a.save(path);
+  io::save(path, a);
   auto b = make(set_io<P>::make(vec(n, 0.0)));
-  b.load(path);
+  io::load(path, b);
   BOOST_TEST((snapshot(b) == reg_test::file_bytes(path)));
   BOOST_TEST(b.tasks() == a.tasks());
   const P q = set_io<P>::make(reg_test::pseudo_random(n, 77));
@@ -269,7 +271,7 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
   r::ewc<V> a({}, p0);
   exercise<V>(a);
   const auto path = reg_test::temp_path("damaged.ckpt");
-  a.save(path);
+  io::save(path, a);
   auto bytes = reg_test::file_bytes(path);
 
   r::ewc<V> b({}, p0);
@@ -282,7 +284,7 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
                 static_cast<std::streamsize>(image.size()));
     }
     throws_and_keeps_state<continua::io_error>(
-        reg, [&](auto& x) { x.load(path); }, frag);
+        reg, [&](auto& x) { io::load(path, x); }, frag);
   };
   auto flipped = bytes;
   flipped[flipped.size() / 2] ^= 0x10;
@@ -291,15 +293,15 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
   // Another member's checkpoint, another mode, another shape.
   r::mas<V> m({}, p0);
   exercise<V>(m);
-  m.save(path);
+  io::save(path, m);
   load(reg_test::file_bytes(path), b, "expected 'regularize.ewc'");
   r::ewc<V> online({.mode = r::ewc_mode::online}, p0);
   exercise<V>(online);
-  online.save(path);
+  io::save(path, online);
   load(reg_test::file_bytes(path), b, "mode");
   r::ewc<V> bigger({}, V(n + 2, 0.0));
   exercise<V>(b);  // keep b trained; bigger just needs a file
-  bigger.save(path);
+  io::save(path, bigger);
   load(reg_test::file_bytes(path), b, "expected shape");
   std::filesystem::remove(path);
 }
@@ -382,9 +384,9 @@ BOOST_AUTO_TEST_CASE(add_regularizer_in_a_chain_equals_manual_gradient_then_sgd)
 
   // The chain's own checkpoint carries the optimizer state; the regularizer saves itself.
   const auto path = reg_test::temp_path("chain.ckpt");
-  o::save(path, chained, s1);
+  io::save(path, chained, s1);
   auto s5 = chained.init(p1);
-  o::load(path, chained, s5);
+  io::load(path, chained, s5);
   std::filesystem::remove(path);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "continua/core.hpp"
+#include "continua/io/state.hpp"
 #include "continua/regularize/agem.hpp"
 #include "continua/regularize/gradient_projection.hpp"
 #include "continua/regularize/refresh.hpp"
@@ -268,9 +269,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(later_tasks_add_only_what_the_basis_misses, C, con
     consolidate(first, x1, n);
     BOOST_TEST(first.rank() == 3u);
     temp_file f;
-    first.save(f.path);
+    continua::io::save(f.path, first);
     r::gradient_projection<T, S> second({.threshold = threshold}, dim);
-    second.load(f.path);
+    continua::io::load(f.path, second);
     BOOST_TEST(second.tasks() == 1u);
     consolidate(second, x2, n);
     BOOST_TEST(second.rank() == 3u + added, "threshold " << threshold);
@@ -464,9 +465,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(save_load_round_trip_and_corruption, C, configs) {
   consolidate(gpm, lcg(n * dim, 21), n);
   consolidate(gpm, lcg(n * dim, 22), n);
   temp_file f;
-  gpm.save(f.path);
+  continua::io::save(f.path, gpm);
   r::gradient_projection<T, S> other({.threshold = 0.95}, dim);
-  other.load(f.path);
+  continua::io::load(f.path, other);
   BOOST_TEST(other.rank() == gpm.rank());
   BOOST_TEST(other.tasks() == 2u);
   const auto a = basis_of(gpm), b = basis_of(other);
@@ -480,15 +481,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(save_load_round_trip_and_corruption, C, configs) {
 
   // Wrong input_dim, wrong element type, a damaged byte: io_error and nothing changes.
   r::gradient_projection<T, S> wrong_dim({}, dim + 1);
-  BOOST_CHECK_THROW(wrong_dim.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, wrong_dim), continua::io_error);
   BOOST_TEST(wrong_dim.rank() == 0u);
   using U = std::conditional_t<std::is_same_v<T, float>, double, float>;
   r::gradient_projection<U, S> wrong_type({}, dim);
-  BOOST_CHECK_THROW(wrong_type.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, wrong_type), continua::io_error);
   BOOST_TEST(wrong_type.rank() == 0u);
   flip_byte(f.path, 9);
   const auto kept = basis_of(other);
-  BOOST_CHECK_THROW(other.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, other), continua::io_error);
   BOOST_TEST(basis_of(other) == kept);
   BOOST_TEST(other.tasks() == 3u);
 }
@@ -596,9 +597,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_and_checkpoints, V, vec_types) {
   BOOST_TEST(read_vec(g_bad) == g_bad_before);
 
   temp_file f;
-  guard.save(f.path);
+  continua::io::save(f.path, guard);
   r::agem<V> other(params);
-  other.load(f.path);
+  continua::io::load(f.path, other);
   BOOST_TEST(other.has_reference());
   BOOST_TEST(flat(other.reference()) == flat(guard.reference()));
   V g1 = make_vec<V>(lcg(6, 7)), g2 = g1;
@@ -606,12 +607,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_and_checkpoints, V, vec_types) {
   BOOST_TEST(read_vec(g1) == read_vec(g2));
   r::agem<V> fresh(params);
   flip_byte(f.path, 6);
-  BOOST_CHECK_THROW(fresh.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, fresh), continua::io_error);
   BOOST_TEST(!fresh.has_reference());
   V longer = make_vec<V>(lcg(7, 1));
   r::agem<V> wrong(longer);
-  guard.save(f.path);
-  BOOST_CHECK_THROW(wrong.load(f.path), continua::io_error);
+  continua::io::save(f.path, guard);
+  BOOST_CHECK_THROW(continua::io::load(f.path, wrong), continua::io_error);
   BOOST_TEST(!wrong.has_reference());
 }
 
