@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
@@ -22,6 +23,7 @@
 #include "continua/regularize/rwalk.hpp"
 #include "continua/regularize/sum.hpp"
 #include "continua/regularize/synaptic_intelligence.hpp"
+#include "forge.hpp"
 
 namespace r = continua::regularize;
 namespace o = continua::optim;
@@ -304,6 +306,96 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
   io::save(path, bigger);
   load(reg_test::file_bytes(path), b, "expected shape");
   std::filesystem::remove(path);
+}
+
+// Files that are intact as files (CRC, names, types, shapes) but hold a state no run produces: a
+// NaN or negative Fisher (the penalty would reward moving away), a NaN anchor, a negative or NaN
+// offset, an offset in online mode, a negative MAS importance, an infinite L2 anchor. Each load
+// throws io_error naming the tensor's part and the element, and leaves the regularizer as it was.
+BOOST_AUTO_TEST_CASE(forged_meaningless_states_are_refused_and_change_nothing) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto good = reg_test::temp_path("forge_good.ckpt");
+  const auto bad = reg_test::temp_path("forge_bad.ckpt");
+  auto refused = [&](auto& reg, const std::string& record, std::size_t index, double value,
+                     const std::string& fragment) {
+    BOOST_TEST_CONTEXT("record " << record << "[" << index << "] = " << value) {
+      reg_test::forge(good, bad, record, index, value);
+      throws_and_keeps_state<continua::io_error>(
+          reg, [&](auto& x) { io::load(bad, x); }, fragment);
+    }
+  };
+
+  r::ewc<V> a({}, p0);
+  exercise<V>(a);
+  io::save(good, a);
+  r::ewc<V> b({}, p0);
+  exercise<V>(b);
+  exercise<V>(b);
+  refused(b, "t0/fisher", 3, not_a_number,
+          "part 't0' of the state it holds is invalid: fisher[3] is nan, but it must be finite "
+          "and >= 0");
+  refused(b, "t0/fisher", 5, -0.25, "fisher[5] is -0.25, but it must be finite and >= 0");
+  refused(b, "t0/accum", 0, -1.0, "accum[0] is -1");
+  refused(b, "t0/anchor", 7, not_a_number, "anchor[7] is nan, but it must be finite");
+  refused(b, "t0/anchor", 7, inf, "anchor[7] is inf");
+  refused(b, "offset", 0, -1.0, "offset must be finite and >= 0");
+  refused(b, "offset", 0, not_a_number, "offset must be finite and >= 0");
+  // The checks refuse only what is wrong: the same edits with valid values load.
+  for (const auto& [record, value] :
+       {std::pair<std::string, double>{"t0/fisher", 0.5}, {"t0/anchor", -3.0}, {"offset", 2.0}}) {
+    reg_test::forge(good, bad, record, 0, value);
+    r::ewc<V> c({}, p0);
+    io::load(bad, c);
+    BOOST_TEST(c.tasks() == a.tasks());
+  }
+
+  r::ewc<V> online({.mode = r::ewc_mode::online}, p0);
+  exercise<V>(online);
+  io::save(good, online);
+  r::ewc<V> online_b({.mode = r::ewc_mode::online}, p0);
+  exercise<V>(online_b);
+  exercise<V>(online_b);
+  refused(online_b, "offset", 0, 0.5, "online EWC has no constant offset");
+
+  r::mas<V> m({}, p0);
+  exercise<V>(m);
+  io::save(good, m);
+  r::mas<V> m_b({}, p0);
+  exercise<V>(m_b);
+  exercise<V>(m_b);
+  refused(m_b, "t0/importance", 2, -0.5, "importance[2] is -0.5, but it must be finite and >= 0");
+
+  r::rwalk<V> w({}, p0);
+  exercise<V>(w);
+  io::save(good, w);
+  r::rwalk<V> w_b({}, p0);
+  exercise<V>(w_b);
+  exercise<V>(w_b);
+  refused(w_b, "t0/fisher", 1, -1.0, "fisher[1] is -1");
+  refused(w_b, "t0/score", 1, not_a_number, "score[1] is nan");
+
+  // A tuple of tensors: the message names the tensor (t1) whose buffer is wrong.
+  using P = std::tuple<std::vector<float>, std::vector<double>>;
+  const P shape = set_io<P>::make(reg_test::pseudo_random(n, 1));
+  r::l2_anchor<P> l({}, shape);
+  l.consolidate(shape);
+  io::save(good, l);
+  r::l2_anchor<P> l_b({}, shape);
+  refused(l_b, "t1/anchor", 0, inf, "part 't1' of the state it holds is invalid: anchor[0] is inf");
+
+  // Synaptic Intelligence's importance may be negative (omega sums -g * step, which is negative
+  // where a step went against the gradient), so only non-finite values are refused.
+  r::synaptic_intelligence<V> si({}, p0);
+  exercise<V>(si);
+  io::save(good, si);
+  reg_test::forge(good, bad, "t0/importance", 0, -0.5);
+  r::synaptic_intelligence<V> si_b({}, p0);
+  io::load(bad, si_b);
+  BOOST_TEST(si_b.tasks() == si.tasks());
+  refused(si_b, "t0/importance", 0, not_a_number, "importance[0] is nan");
+
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
