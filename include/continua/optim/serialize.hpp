@@ -207,19 +207,3 @@ void load(const std::filesystem::path& path, optim::optimizer<Chain, P>& opt) {
 }
 
 }  // namespace continua::io
-
-namespace continua::optim {
-
-// The former names of io::save / io::load for optimizer state, kept only until
-// tests/regularize/test_lifecycle.cpp and tests/cuda/test_checkpoint_cuda.cu call io::save/load;
-// new code uses continua::io::save / continua::io::load.
-template <class... Xs, class State>
-void save(const std::filesystem::path& path, const chain_t<Xs...>& chain, const State& state) {
-  io::save(path, chain, state);
-}
-template <class... Xs, class State>
-void load(const std::filesystem::path& path, const chain_t<Xs...>& chain, State& state) {
-  io::load(path, chain, state);
-}
-
-}  // namespace continua::optim
