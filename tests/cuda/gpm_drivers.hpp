@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <vector>
 
-#include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
-#include "continua/core/kernel.hpp"
 #include "continua/core/span.hpp"
+#include "continua/core/vector_ops.hpp"
+#include "continua/io/state.hpp"
 #include "continua/regularize/gradient_projection.hpp"
 
 namespace gpm_drivers {
@@ -18,13 +18,6 @@ namespace gpm_drivers {
 using continua::buffer;
 using continua::layout;
 using continua::matrix_view;
-
-template <class T>
-struct copy_fn {
-  const T* src;
-  T* dst;
-  CONTINUA_HD void operator()(std::size_t i) const { dst[i] = src[i]; }
-};
 
 template <class T>
 struct gpm_result {
@@ -53,11 +46,11 @@ gpm_result<T> gpm_run(const std::vector<T>& task1, std::size_t n1, const std::ve
   gpm.consolidate(matrix_view<const T, Space>(t2.data(), n2, dim, layout::col_major));
   r.rank2 = gpm.rank();
   buffer<T, Space> b(dim * gpm.rank());
-  continua::for_each_index(Space{}, b.size(), copy_fn<T>{gpm.basis().data(), b.data()});
+  continua::copy(gpm.basis(), b);
   r.basis = b.to_host();
   gpm.project(matrix_view<T, Space>(g.data(), out, dim));
   r.projected = g.to_host();
-  if (!save_to.empty()) gpm.save(save_to);
+  if (!save_to.empty()) continua::io::save(save_to, gpm);
   return r;
 }
 
@@ -66,8 +59,8 @@ template <class T, class Space>
 void gpm_resave(const std::filesystem::path& in, const std::filesystem::path& out,
                 std::size_t dim) {
   continua::regularize::gradient_projection<T, Space> gpm(gpm_opt, dim);
-  gpm.load(in);
-  gpm.save(out);
+  continua::io::load(in, gpm);
+  continua::io::save(out, gpm);
 }
 
 // host_space instances, defined in gpm_host.cpp for float and double.

@@ -22,6 +22,7 @@
 #include "../analytic/reference.hpp"
 #include "checkpoint_drivers.hpp"
 #include "continua/adapters/thrust.hpp"
+#include "continua/io/state.hpp"
 #include "continua/optim.hpp"
 #include "continua/optim/serialize.hpp"
 #include "continua/regularize/agem.hpp"
@@ -33,6 +34,7 @@ namespace {
 namespace an = continua::analytic;
 namespace cd = checkpoint_drivers;
 namespace fs = std::filesystem;
+namespace io = continua::io;
 namespace o = continua::optim;
 namespace rg = continua::regularize;
 using continua::device_space;
@@ -177,13 +179,13 @@ void regularizer_checkpoints() {
     dev.observe(dg);
     dev.consolidate(dp1);
     dev.observe(dg);
-    dev.save(f.a);
+    io::save(f.a, dev);
     rg::ewc<H> host({.strength = 3.0, .mode = rg::ewc_mode::online, .decay = 0.5}, p0);
-    host.load(f.a);
-    host.save(f.b);
+    io::load(f.a, host);
+    io::save(f.b, host);
     rg::ewc<D> again(opt, dp0);
-    again.load(f.b);
-    again.save(f.c);
+    io::load(f.b, again);
+    io::save(f.c, again);
     f.check("online ewc");
   }
   {
@@ -195,13 +197,13 @@ void regularizer_checkpoints() {
     files f("agem");
     rg::agem<DS> dev(ds);
     dev.set_reference(ds);
-    dev.save(f.a);
+    io::save(f.a, dev);
     rg::agem<HS> host(hs);
-    host.load(f.a);
-    host.save(f.b);
+    io::load(f.a, host);
+    io::save(f.b, host);
     rg::agem<DS> again(ds);
-    again.load(f.b);
-    again.save(f.c);
+    io::load(f.b, again);
+    io::save(f.c, again);
     f.check("agem");
   }
   {  // Adam's state (count, m, v) after three device steps.
@@ -213,14 +215,14 @@ void regularizer_checkpoints() {
       D grads = dg;
       chain.step(p, grads, s_dev);
     }
-    o::save(f.a, chain, s_dev);
+    io::save(f.a, chain, s_dev);
     H hp = p0;
     auto s_host = chain.init(hp);
-    o::load(f.a, chain, s_host);
-    o::save(f.b, chain, s_host);
+    io::load(f.a, chain, s_host);
+    io::save(f.b, chain, s_host);
     auto s_again = chain.init(p);
-    o::load(f.b, chain, s_again);
-    o::save(f.c, chain, s_again);
+    io::load(f.b, chain, s_again);
+    io::save(f.c, chain, s_again);
     f.check("clip + adam state");
   }
 }

@@ -18,6 +18,7 @@
 
 #include "continua/core/parameter_set.hpp"
 #include "continua/core/std_tensors.hpp"
+#include "continua/io/state.hpp"
 
 #if CONTINUA_TEST_THRUST
 #include <thrust/copy.h>
@@ -149,7 +150,7 @@ inline std::filesystem::path temp_path(const std::string& name) {
 template <class R>
 std::vector<unsigned char> snapshot(const R& r) {
   const auto path = temp_path("snapshot.ckpt");
-  r.save(path);
+  continua::io::save(path, r);
   auto bytes = file_bytes(path);
   std::filesystem::remove(path);
   return bytes;

@@ -8,9 +8,11 @@
 #include <limits>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
+#include "continua/io/state.hpp"
 #include "continua/optim/aliases.hpp"
 #include "continua/optim/chain.hpp"
 #include "continua/optim/serialize.hpp"
@@ -21,9 +23,11 @@
 #include "continua/regularize/rwalk.hpp"
 #include "continua/regularize/sum.hpp"
 #include "continua/regularize/synaptic_intelligence.hpp"
+#include "forge.hpp"
 
 namespace r = continua::regularize;
 namespace o = continua::optim;
+namespace io = continua::io;
 using reg_test::set_io;
 using reg_test::snapshot;
 using reg_test::vec;
@@ -219,9 +223,9 @@ void round_trip_is_bit_identical(Make make) {
   auto a = make(shape);
   exercise<P>(a);
   const auto path = reg_test::temp_path("round_trip.ckpt");
-  a.save(path);
+  io::save(path, a);
   auto b = make(set_io<P>::make(vec(n, 0.0)));
-  b.load(path);
+  io::load(path, b);
   BOOST_TEST((snapshot(b) == reg_test::file_bytes(path)));
   BOOST_TEST(b.tasks() == a.tasks());
   const P q = set_io<P>::make(reg_test::pseudo_random(n, 77));
@@ -269,7 +273,7 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
   r::ewc<V> a({}, p0);
   exercise<V>(a);
   const auto path = reg_test::temp_path("damaged.ckpt");
-  a.save(path);
+  io::save(path, a);
   auto bytes = reg_test::file_bytes(path);
 
   r::ewc<V> b({}, p0);
@@ -282,7 +286,7 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
                 static_cast<std::streamsize>(image.size()));
     }
     throws_and_keeps_state<continua::io_error>(
-        reg, [&](auto& x) { x.load(path); }, frag);
+        reg, [&](auto& x) { io::load(path, x); }, frag);
   };
   auto flipped = bytes;
   flipped[flipped.size() / 2] ^= 0x10;
@@ -291,17 +295,107 @@ BOOST_AUTO_TEST_CASE(damaged_or_foreign_checkpoints_are_rejected_and_change_noth
   // Another member's checkpoint, another mode, another shape.
   r::mas<V> m({}, p0);
   exercise<V>(m);
-  m.save(path);
+  io::save(path, m);
   load(reg_test::file_bytes(path), b, "expected 'regularize.ewc'");
   r::ewc<V> online({.mode = r::ewc_mode::online}, p0);
   exercise<V>(online);
-  online.save(path);
+  io::save(path, online);
   load(reg_test::file_bytes(path), b, "mode");
   r::ewc<V> bigger({}, V(n + 2, 0.0));
   exercise<V>(b);  // keep b trained; bigger just needs a file
-  bigger.save(path);
+  io::save(path, bigger);
   load(reg_test::file_bytes(path), b, "expected shape");
   std::filesystem::remove(path);
+}
+
+// Files that are intact as files (CRC, names, types, shapes) but hold a state no run produces: a
+// NaN or negative Fisher (the penalty would reward moving away), a NaN anchor, a negative or NaN
+// offset, an offset in online mode, a negative MAS importance, an infinite L2 anchor. Each load
+// throws io_error naming the tensor's part and the element, and leaves the regularizer as it was.
+BOOST_AUTO_TEST_CASE(forged_meaningless_states_are_refused_and_change_nothing) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto good = reg_test::temp_path("forge_good.ckpt");
+  const auto bad = reg_test::temp_path("forge_bad.ckpt");
+  auto refused = [&](auto& reg, const std::string& record, std::size_t index, double value,
+                     const std::string& fragment) {
+    BOOST_TEST_CONTEXT("record " << record << "[" << index << "] = " << value) {
+      reg_test::forge(good, bad, record, index, value);
+      throws_and_keeps_state<continua::io_error>(
+          reg, [&](auto& x) { io::load(bad, x); }, fragment);
+    }
+  };
+
+  r::ewc<V> a({}, p0);
+  exercise<V>(a);
+  io::save(good, a);
+  r::ewc<V> b({}, p0);
+  exercise<V>(b);
+  exercise<V>(b);
+  refused(b, "t0/fisher", 3, not_a_number,
+          "part 't0' of the state it holds is invalid: fisher[3] is nan, but it must be finite "
+          "and >= 0");
+  refused(b, "t0/fisher", 5, -0.25, "fisher[5] is -0.25, but it must be finite and >= 0");
+  refused(b, "t0/accum", 0, -1.0, "accum[0] is -1");
+  refused(b, "t0/anchor", 7, not_a_number, "anchor[7] is nan, but it must be finite");
+  refused(b, "t0/anchor", 7, inf, "anchor[7] is inf");
+  refused(b, "offset", 0, -1.0, "offset must be finite and >= 0");
+  refused(b, "offset", 0, not_a_number, "offset must be finite and >= 0");
+  // The checks refuse only what is wrong: the same edits with valid values load.
+  for (const auto& [record, value] :
+       {std::pair<std::string, double>{"t0/fisher", 0.5}, {"t0/anchor", -3.0}, {"offset", 2.0}}) {
+    reg_test::forge(good, bad, record, 0, value);
+    r::ewc<V> c({}, p0);
+    io::load(bad, c);
+    BOOST_TEST(c.tasks() == a.tasks());
+  }
+
+  r::ewc<V> online({.mode = r::ewc_mode::online}, p0);
+  exercise<V>(online);
+  io::save(good, online);
+  r::ewc<V> online_b({.mode = r::ewc_mode::online}, p0);
+  exercise<V>(online_b);
+  exercise<V>(online_b);
+  refused(online_b, "offset", 0, 0.5, "online EWC has no constant offset");
+
+  r::mas<V> m({}, p0);
+  exercise<V>(m);
+  io::save(good, m);
+  r::mas<V> m_b({}, p0);
+  exercise<V>(m_b);
+  exercise<V>(m_b);
+  refused(m_b, "t0/importance", 2, -0.5, "importance[2] is -0.5, but it must be finite and >= 0");
+
+  r::rwalk<V> w({}, p0);
+  exercise<V>(w);
+  io::save(good, w);
+  r::rwalk<V> w_b({}, p0);
+  exercise<V>(w_b);
+  exercise<V>(w_b);
+  refused(w_b, "t0/fisher", 1, -1.0, "fisher[1] is -1");
+  refused(w_b, "t0/score", 1, not_a_number, "score[1] is nan");
+
+  // A tuple of tensors: the message names the tensor (t1) whose buffer is wrong.
+  using P = std::tuple<std::vector<float>, std::vector<double>>;
+  const P shape = set_io<P>::make(reg_test::pseudo_random(n, 1));
+  r::l2_anchor<P> l({}, shape);
+  l.consolidate(shape);
+  io::save(good, l);
+  r::l2_anchor<P> l_b({}, shape);
+  refused(l_b, "t1/anchor", 0, inf, "part 't1' of the state it holds is invalid: anchor[0] is inf");
+
+  // Synaptic Intelligence's importance may be negative (omega sums -g * step, which is negative
+  // where a step went against the gradient), so only non-finite values are refused.
+  r::synaptic_intelligence<V> si({}, p0);
+  exercise<V>(si);
+  io::save(good, si);
+  reg_test::forge(good, bad, "t0/importance", 0, -0.5);
+  r::synaptic_intelligence<V> si_b({}, p0);
+  io::load(bad, si_b);
+  BOOST_TEST(si_b.tasks() == si.tasks());
+  refused(si_b, "t0/importance", 0, not_a_number, "importance[0] is nan");
+
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -382,9 +476,9 @@ BOOST_AUTO_TEST_CASE(add_regularizer_in_a_chain_equals_manual_gradient_then_sgd)
 
   // The chain's own checkpoint carries the optimizer state; the regularizer saves itself.
   const auto path = reg_test::temp_path("chain.ckpt");
-  o::save(path, chained, s1);
+  io::save(path, chained, s1);
   auto s5 = chained.init(p1);
-  o::load(path, chained, s5);
+  io::load(path, chained, s5);
   std::filesystem::remove(path);
 }
 

@@ -14,6 +14,7 @@
 
 #include "common.hpp"
 #include "continua/io/checkpoint.hpp"
+#include "continua/io/state.hpp"
 #include "continua/regularize/ewc.hpp"
 #include "continua/regularize/importance_penalty.hpp"
 #include "continua/regularize/l2_anchor.hpp"
@@ -399,11 +400,14 @@ struct max_abs_options {
 
 template <class T, class Space>
 struct max_abs_slot {
-  static constexpr const char* names[] = {"seen", "importance", "anchor"};
   continua::buffer<T, Space> seen, importance, anchor;
   std::size_t size() const { return anchor.size(); }
-  auto fields() { return std::tie(seen, importance, anchor); }
-  auto fields() const { return std::tie(seen, importance, anchor); }
+  template <class V>
+  void describe_state(V& v) {
+    v.field("seen", seen);
+    v.field("importance", importance);
+    v.field("anchor", anchor);
+  }
 };
 
 template <continua::parameter_set P>
@@ -432,9 +436,6 @@ class max_abs
       };
     });
   }
-
-  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
-  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
 };
 
 }  // namespace
@@ -478,12 +479,12 @@ BOOST_AUTO_TEST_CASE(a_penalty_written_on_importance_penalty_gets_quadratic_grad
                boost::test_tools::tolerance(1e-13));
 
   const auto path = reg_test::temp_path("max_abs.ckpt");
-  reg.save(path);
+  continua::io::save(path, reg);
   const continua::io::checkpoint_reader rd(path);
   rd.require_kind("regularize.max_abs", 1);
   BOOST_TEST(rd.get_scalar<std::uint64_t>("samples") == 0u);
   max_abs<P> back({.strength = strength}, P(n_params, 0.0));
-  back.load(path);
+  continua::io::load(path, back);
   BOOST_TEST(back.tasks() == 1u);
   BOOST_TEST(back.penalty(p) == reg.penalty(p));
   std::filesystem::remove(path);

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "continua/core.hpp"
+#include "continua/io/state.hpp"
 #include "continua/regularize/agem.hpp"
 #include "continua/regularize/gradient_projection.hpp"
 #include "continua/regularize/refresh.hpp"
+#include "forge.hpp"
 
 #if CONTINUA_TEST_THRUST
 #include <thrust/copy.h>
@@ -268,9 +270,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(later_tasks_add_only_what_the_basis_misses, C, con
     consolidate(first, x1, n);
     BOOST_TEST(first.rank() == 3u);
     temp_file f;
-    first.save(f.path);
+    continua::io::save(f.path, first);
     r::gradient_projection<T, S> second({.threshold = threshold}, dim);
-    second.load(f.path);
+    continua::io::load(f.path, second);
     BOOST_TEST(second.tasks() == 1u);
     consolidate(second, x2, n);
     BOOST_TEST(second.rank() == 3u + added, "threshold " << threshold);
@@ -464,9 +466,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(save_load_round_trip_and_corruption, C, configs) {
   consolidate(gpm, lcg(n * dim, 21), n);
   consolidate(gpm, lcg(n * dim, 22), n);
   temp_file f;
-  gpm.save(f.path);
+  continua::io::save(f.path, gpm);
   r::gradient_projection<T, S> other({.threshold = 0.95}, dim);
-  other.load(f.path);
+  continua::io::load(f.path, other);
   BOOST_TEST(other.rank() == gpm.rank());
   BOOST_TEST(other.tasks() == 2u);
   const auto a = basis_of(gpm), b = basis_of(other);
@@ -480,17 +482,71 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(save_load_round_trip_and_corruption, C, configs) {
 
   // Wrong input_dim, wrong element type, a damaged byte: io_error and nothing changes.
   r::gradient_projection<T, S> wrong_dim({}, dim + 1);
-  BOOST_CHECK_THROW(wrong_dim.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, wrong_dim), continua::io_error);
   BOOST_TEST(wrong_dim.rank() == 0u);
   using U = std::conditional_t<std::is_same_v<T, float>, double, float>;
   r::gradient_projection<U, S> wrong_type({}, dim);
-  BOOST_CHECK_THROW(wrong_type.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, wrong_type), continua::io_error);
   BOOST_TEST(wrong_type.rank() == 0u);
   flip_byte(f.path, 9);
   const auto kept = basis_of(other);
-  BOOST_CHECK_THROW(other.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, other), continua::io_error);
   BOOST_TEST(basis_of(other) == kept);
   BOOST_TEST(other.tasks() == 3u);
+}
+
+// A file intact as a file but holding a basis consolidate() never builds: one entry changed so
+// the columns are no longer orthonormal, a NaN entry, or more columns than the loading object's
+// max_rank. Each load throws io_error naming the problem and leaves the object as it was; a
+// change at rounding level (what orthonormalisation leaves) still loads.
+BOOST_AUTO_TEST_CASE_TEMPLATE(forged_bases_are_refused_and_change_nothing, C, configs) {
+  using T = typename C::value;
+  using S = typename C::space;
+  const std::size_t dim = 10, n = 15;
+  r::gradient_projection<T, S> gpm({.threshold = 0.95}, dim);
+  consolidate(gpm, lcg(n * dim, 21), n);
+  consolidate(gpm, lcg(n * dim, 22), n);
+  const std::size_t rank = gpm.rank();
+  BOOST_TEST_REQUIRE(rank >= 2u);
+  temp_file good, bad;
+  continua::io::save(good.path, gpm);
+
+  r::gradient_projection<T, S> other({.threshold = 0.95}, dim);
+  consolidate(other, lcg(n * dim, 30), n);
+  const auto kept = basis_of(other);
+  const std::size_t kept_tasks = other.tasks();
+  auto refused = [&](auto& target, const std::string& fragment) {
+    const auto before = basis_of(target);
+    const std::size_t tasks = target.tasks();
+    try {
+      continua::io::load(bad.path, target);
+      BOOST_ERROR("no exception; expected one mentioning '" + fragment + "'");
+    } catch (const continua::io_error& e) {
+      BOOST_TEST_INFO("message: " << e.what());
+      BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos);
+    }
+    BOOST_TEST(basis_of(target) == before);
+    BOOST_TEST(target.tasks() == tasks);
+  };
+
+  const double b00 = basis_of(gpm)[0];
+  reg_test::forge(good.path, bad.path, "basis", 0, 2.0);
+  refused(other, "the basis is not orthonormal");
+  reg_test::forge(good.path, bad.path, "basis", 3, std::numeric_limits<double>::quiet_NaN());
+  refused(other, "basis contains NaN or Inf");
+  BOOST_TEST(basis_of(other) == kept);
+  BOOST_TEST(other.tasks() == kept_tasks);
+
+  r::gradient_projection<T, S> capped({.threshold = 0.95, .max_rank = rank - 1}, dim);
+  std::filesystem::copy_file(good.path, bad.path,
+                             std::filesystem::copy_options::overwrite_existing);
+  refused(capped, "above max_rank");
+
+  // Rounding-level change of one entry: still orthonormal to the tolerance, so it loads.
+  const double nudge = 4 * static_cast<double>(std::numeric_limits<T>::epsilon());
+  reg_test::forge(good.path, bad.path, "basis", 0, b00 * (1 + nudge));
+  continua::io::load(bad.path, other);
+  BOOST_TEST(other.rank() == rank);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -596,9 +652,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_and_checkpoints, V, vec_types) {
   BOOST_TEST(read_vec(g_bad) == g_bad_before);
 
   temp_file f;
-  guard.save(f.path);
+  continua::io::save(f.path, guard);
   r::agem<V> other(params);
-  other.load(f.path);
+  continua::io::load(f.path, other);
   BOOST_TEST(other.has_reference());
   BOOST_TEST(flat(other.reference()) == flat(guard.reference()));
   V g1 = make_vec<V>(lcg(6, 7)), g2 = g1;
@@ -606,13 +662,42 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_and_checkpoints, V, vec_types) {
   BOOST_TEST(read_vec(g1) == read_vec(g2));
   r::agem<V> fresh(params);
   flip_byte(f.path, 6);
-  BOOST_CHECK_THROW(fresh.load(f.path), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(f.path, fresh), continua::io_error);
   BOOST_TEST(!fresh.has_reference());
   V longer = make_vec<V>(lcg(7, 1));
   r::agem<V> wrong(longer);
-  guard.save(f.path);
-  BOOST_CHECK_THROW(wrong.load(f.path), continua::io_error);
+  continua::io::save(f.path, guard);
+  BOOST_CHECK_THROW(continua::io::load(f.path, wrong), continua::io_error);
   BOOST_TEST(!wrong.has_reference());
+}
+
+// A reference holding NaN, forged into an otherwise intact file, is refused naming it; the
+// object keeps its reference and projects as before.
+BOOST_AUTO_TEST_CASE_TEMPLATE(forged_non_finite_reference_is_refused, V, vec_types) {
+  const V params = make_vec<V>(lcg(6, 1));
+  r::agem<V> guard(params);
+  guard.set_reference(make_vec<V>(lcg(6, 2)));
+  temp_file good, bad;
+  continua::io::save(good.path, guard);
+  r::agem<V> other(params);
+  other.set_reference(make_vec<V>(lcg(6, 5)));
+  const auto kept = flat(other.reference());
+  reg_test::forge(good.path, bad.path, "t0", 4, std::numeric_limits<double>::infinity());
+  try {
+    continua::io::load(bad.path, other);
+    BOOST_ERROR("a reference holding Inf was loaded");
+  } catch (const continua::io_error& e) {
+    BOOST_TEST_INFO("message: " << e.what());
+    BOOST_TEST(std::string(e.what()).find(
+                   "reference[0] contains NaN or Inf (first at element 4)") != std::string::npos);
+  }
+  BOOST_TEST(flat(other.reference()) == kept);
+  BOOST_TEST(other.has_reference());
+  // The same file with the entry intact loads, and the loaded object projects like the saved one.
+  continua::io::load(good.path, other);
+  V g1 = make_vec<V>(lcg(6, 7)), g2 = g1;
+  BOOST_TEST(guard.project(g1) == other.project(g2));
+  BOOST_TEST(read_vec(g1) == read_vec(g2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -26,7 +26,6 @@ namespace continua::optim {
 // The checkpoint kind of a chain's state, and the newest layout of its records that io::load
 // reads. Bump the schema when the record layout below changes.
 inline constexpr std::string_view checkpoint_kind = "optim.chain";
-// The record layout version of optim.chain checkpoints (see checkpoint_kind).
 inline constexpr std::uint32_t checkpoint_schema = 1;
 
 namespace detail {
@@ -191,7 +190,6 @@ void load(const checkpoint_reader& r, const optim::chain_t<Xs...>& chain, State&
   io::read_fields(r, view);
   state = std::move(next);
 }
-// Loads a chain's state from the file at `path`, all or nothing, as load(reader, ...) does.
 template <class... Xs, class State>
 void load(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain, State& state) {
   const checkpoint_reader r(path);
@@ -203,27 +201,9 @@ template <class Chain, class P>
 void save(const std::filesystem::path& path, const optim::optimizer<Chain, P>& opt) {
   io::save(path, opt.transformation(), opt.state());
 }
-// Loads an optimizer's state from the file at `path`, all or nothing.
 template <class Chain, class P>
 void load(const std::filesystem::path& path, optim::optimizer<Chain, P>& opt) {
   io::load(path, opt.transformation(), opt.state());
 }
 
 }  // namespace continua::io
-
-namespace continua::optim {
-
-// The former names of io::save / io::load for optimizer state, kept only until
-// tests/regularize/test_lifecycle.cpp and tests/cuda/test_checkpoint_cuda.cu call io::save/load;
-// new code uses continua::io::save / continua::io::load.
-template <class... Xs, class State>
-void save(const std::filesystem::path& path, const chain_t<Xs...>& chain, const State& state) {
-  io::save(path, chain, state);
-}
-// Former name of io::load for a chain's state (see save above).
-template <class... Xs, class State>
-void load(const std::filesystem::path& path, const chain_t<Xs...>& chain, State& state) {
-  io::load(path, chain, state);
-}
-
-}  // namespace continua::optim

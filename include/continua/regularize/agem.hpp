@@ -10,11 +10,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
@@ -26,7 +24,6 @@
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/core/vector_ops.hpp"
-#include "continua/io/checkpoint.hpp"
 
 namespace continua::regularize {
 
@@ -115,40 +112,23 @@ class agem {
   // The stored reference gradient, one buffer per tensor.
   const slots_t& reference() const { return reference_; }
 
-  // Records: has_reference, then t<k> for the reference of tensor k.
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-    w.add_scalar("has_reference", has_reference_);
-    w.add_scalar("tensors", static_cast<std::uint64_t>(count()));
-    for_each_slot(reference_, [&](std::size_t k, const auto& s) {
-      w.add("t" + std::to_string(k), s.to_host());
-    });
-    w.save(path);
+  // The checkpoint (continua::io::save / io::load): tensors (a file must share the count),
+  // has_reference, then t<k>, the reference of tensor k (its size). A load refuses, with the
+  // object unchanged, a damaged file, another kind, tensor count, size or element type, and a
+  // reference holding NaN or Inf (validate_state).
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("tensors", static_cast<std::uint64_t>(count()));
+    v.field("has_reference", has_reference_);
+    for_each_slot(reference_, [&](std::size_t k, auto& s) { v.field("t" + std::to_string(k), s); });
+    if constexpr (V::loading) reference_sq_ = squared_norm(reference_);
   }
-
-  // Throws continua::io_error (state unchanged) on a damaged file, another kind, another
-  // number of tensors, sizes or element types, or non-finite values.
-  void load(const std::filesystem::path& path) {
-    const io::checkpoint_reader rd(path);
-    rd.require_kind(checkpoint_kind, checkpoint_schema);
-    const auto tensors = rd.get_scalar<std::uint64_t>("tensors");
-    if (tensors != count())
-      throw io_error("agem::load: '" + path.string() + "' holds " + std::to_string(tensors) +
-                     " tensors, this object " + std::to_string(count()));
-    const bool has = rd.get_scalar<bool>("has_reference");
-    slots_t next = reference_;
-    for_each_slot(next, [&](std::size_t k, auto& s) {
-      using T = typename std::remove_cvref_t<decltype(s)>::value_type;
-      const std::vector<T> v =
-          rd.get<T>("t" + std::to_string(k), {static_cast<std::uint64_t>(s.size())});
-      for (const T x : v)
-        if (!is_finite(x))
-          throw io_error("agem::load: '" + path.string() + "': reference holds NaN or Inf");
-      s.assign_from_host(v);
+  // set_reference admits only finite gradients; project() divides by |g_ref|^2.
+  void validate_state() const {
+    for_each_slot(reference_, [&](std::size_t k, const auto& s) {
+      if (const auto bad = find_non_finite(as_span(s)))
+        throw non_finite_error("agem", "reference[" + std::to_string(k) + "]", *bad);
     });
-    reference_ = std::move(next);
-    reference_sq_ = squared_norm(reference_);
-    has_reference_ = has;
   }
 
  private:

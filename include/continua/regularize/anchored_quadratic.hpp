@@ -3,16 +3,16 @@
 // et al., "Overcoming catastrophic forgetting in neural networks", PNAS 2017.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
+#include "continua/core/error.hpp"
 #include "continua/core/parameter_set.hpp"
 #include "continua/core/per_tensor.hpp"
-#include "continua/io/checkpoint.hpp"
-#include "continua/regularize/detail/checkpoint.hpp"
 #include "continua/regularize/detail/fixed_name.hpp"
 #include "continua/regularize/detail/options.hpp"
 #include "continua/regularize/detail/quadratic.hpp"
@@ -39,13 +39,15 @@ struct importance_weight {
 //   penalty = strength * c * (sum_i w_i (p_i - anchor_i)^2 + offset),  c = 1/2 or 1 (Convention)
 //   add_gradient: grads += 2 c strength w (params - anchor), one fused pass per tensor,
 // both 0 before the first consolidation. Slot<T, Space> is the per-tensor state (see
-// regularize/detail/slots.hpp: `names`, fields(), size()) and has an `anchor` buffer; Weight
-// picks w (unit_weight or a functor over a slot). Options has `strength` (checked here); Name
-// ("ewc") names the component in errors and its checkpoint kind ("regularize.ewc").
+// regularize/detail/slots.hpp: describe_state, size(), optionally validate_state) and has an
+// `anchor` buffer; Weight picks w (unit_weight or a functor over a slot). Options has `strength`
+// (checked here); Name ("ewc") names the component in errors and its checkpoint kind
+// ("regularize.ewc").
 //
-// A derived class fills slots_, counts tasks_ in its consolidate, may fold a constant into
-// offset_ (EWC's merged separate penalties), and declares save/load through save_checkpoint /
-// load_checkpoint with the scalars it adds.
+// A derived class fills slots_, counts tasks_ in its consolidate and may fold a constant into
+// offset_ (EWC's merged separate penalties). It is checkpointable as it stands
+// (continua::io::save / io::load, continua/io/state.hpp); one with settings or scalars of its
+// own describes them through describe_anchored's hooks.
 template <class Options, parameter_set P, template <class, class> class Slot,
           detail::fixed_name Name, class Weight>
 class anchored_quadratic {
@@ -53,6 +55,10 @@ class anchored_quadratic {
   static constexpr const char* name = Name.text;
   using options_type = Options;
 
+ private:
+  static constexpr auto kind = detail::joined_name<"regularize.", Name>;
+
+ public:
   double penalty(const P& params) const {
     detail::check_slots(penalty_context, "params", params, slots_);
     if (tasks_ == 0) return 0.0;
@@ -80,6 +86,22 @@ class anchored_quadratic {
   std::size_t tasks() const { return tasks_; }
   const options_type& options() const { return opt_; }
 
+  // The checkpoint (continua::io::save / io::load): "tensors" (the number of tensors, which a
+  // file must share), "tasks", then each tensor's slot as t<k>/<buffer>. The options are the
+  // object's own and are not overwritten by a load.
+  static constexpr std::string_view checkpoint_kind = kind.text;
+  static constexpr std::uint32_t checkpoint_schema = 1;
+  template <class V>
+  void describe_state(V& v) {
+    describe_anchored(v, no_fields{}, no_fields{});
+  }
+  // What a loaded state must mean (each slot checks its own buffers as it is read).
+  void validate_state() const {
+    require(
+        std::isfinite(offset_) && offset_ >= 0, name,
+        "the penalty's constant offset must be finite and >= 0, found " + std::to_string(offset_));
+  }
+
  protected:
   // Checks strength, and builds zero slots shaped like params.
   anchored_quadratic(Options o, const P& params, strength_convention convention)
@@ -89,35 +111,22 @@ class anchored_quadratic {
     detail::check_strength(name, opt_.strength);
   }
 
-  // The checkpoint (kind "regularize.<Name>", schema 1): the scalars of `leading`, "tasks", those
-  // of `trailing`, then every buffer of every slot (detail::write_slots). Each of leading and
-  // trailing is a scalars callable (see detail::no_scalars).
-  template <class Leading = detail::no_scalars, class Trailing = detail::no_scalars>
-  void save_checkpoint(const std::filesystem::path& path, Leading leading = {},
-                       Trailing trailing = {}) const {
-    io::checkpoint_writer w(kind.text, detail::checkpoint_schema);
-    leading(w);
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    trailing(w);
-    detail::write_slots(w, slots_);
-    w.save(path);
-  }
+  // A hook of describe_anchored that describes nothing.
+  struct no_fields {
+    template <class V>
+    void operator()(V&) const {}
+  };
 
-  // Reads a file written by save_checkpoint with the same scalars; everything is read and
-  // checked before anything is stored, so a throw leaves the state as it was.
-  template <class Leading = detail::no_scalars, class Trailing = detail::no_scalars>
-  void load_checkpoint(const std::filesystem::path& path, Leading leading = {},
-                       Trailing trailing = {}) {
-    detail::staged_load in(path, kind.text);
-    auto store_leading = leading(in);
-    const auto tasks = in.scalar<std::uint64_t>("tasks");
-    auto store_trailing = trailing(in);
-    in.slots(slots_);
-    in.commit([&] {
-      tasks_ = static_cast<std::size_t>(tasks);
-      store_leading();
-      store_trailing();
-    });
+  // The description behind describe_state, with two hooks a derived class fills through its own
+  // describe_state: settings(v) after "tensors" (what a file must share, e.g. EWC's mode) and
+  // scalars(v) after "tasks" (its counters and constants).
+  template <class V, class Settings, class Scalars>
+  void describe_anchored(V& v, Settings&& settings, Scalars&& scalars) {
+    v.expect("tensors", static_cast<std::uint64_t>(slot_count(slots_)));
+    settings(v);
+    v.field("tasks", tasks_);
+    scalars(v);
+    for_each_slot(slots_, [&](std::size_t k, auto& s) { v.field("t" + std::to_string(k), s); });
   }
 
   options_type opt_;
@@ -135,7 +144,6 @@ class anchored_quadratic {
 
   static constexpr const char* penalty_context = detail::joined_name<Name, ".penalty">.text;
   static constexpr const char* gradient_context = detail::joined_name<Name, ".add_gradient">.text;
-  static constexpr auto kind = detail::joined_name<"regularize.", Name>;
   static constexpr auto anchor_of = [](const auto& s) -> const auto& { return s.anchor; };
 
   double scale_;  // d penalty / d p = scale_ w (p - anchor)

@@ -4,9 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
-#include <string>
-#include <tuple>
+#include <string_view>
 
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
@@ -15,7 +13,6 @@
 #include "continua/core/parameter_set.hpp"
 #include "continua/core/per_tensor.hpp"
 #include "continua/core/reduce.hpp"
-#include "continua/regularize/detail/checkpoint.hpp"
 #include "continua/regularize/detail/options.hpp"
 #include "continua/regularize/detail/slots.hpp"
 #include "continua/regularize/importance_penalty.hpp"
@@ -41,13 +38,22 @@ namespace detail {
 // makes any number of separate penalties one fused pass; the constant goes to the base's offset_.
 template <class T, class Space>
 struct ewc_slot {
-  static constexpr const char* names[] = {"accum", "fisher", "anchor"};
   buffer<T, Space> accum;  // sum of g^2 over the current task
   buffer<T, Space> fisher;
   buffer<T, Space> anchor;
   std::size_t size() const { return anchor.size(); }
-  auto fields() { return std::tie(accum, fisher, anchor); }
-  auto fields() const { return std::tie(accum, fisher, anchor); }
+  template <class V>
+  void describe_state(V& v) {
+    v.field("accum", accum);
+    v.field("fisher", fisher);
+    v.field("anchor", anchor);
+  }
+  // Sums of squares are >= 0; a NaN or negative Fisher would turn the penalty into a reward.
+  void validate_state() const {
+    check_state_values("accum", accum, true);
+    check_state_values("fisher", fisher, true);
+    check_state_values("anchor", anchor, false);
+  }
 };
 
 // The quadratic's weight is the Fisher.
@@ -183,32 +189,26 @@ class ewc : public importance_penalty<ewc_options, P, detail::ewc_slot, "ewc", "
   // and add_gradient: grads += strength * sum_t F_t (params - anchor_t), from the base (the sum
   // over tasks is held as one quadratic plus offset_).
 
-  // Records: mode, tasks, samples, offset, then the slots.
-  void save(const std::filesystem::path& path) const {
-    this->save_checkpoint(
-        path, [&](io::checkpoint_writer& w) { w.add_scalar("mode", mode_code()); },
-        [&](io::checkpoint_writer& w) { w.add_scalar("offset", this->offset_); });
+  // The checkpoint: tensors, mode (a file of the other mode is refused), tasks, samples, offset,
+  // then t<k>/accum, t<k>/fisher, t<k>/anchor per tensor.
+  template <class V>
+  void describe_state(V& v) {
+    this->describe_observed(
+        v, [&](V& w) { w.expect("mode", static_cast<std::uint32_t>(this->opt_.mode)); },
+        [&](V& w) { w.field("offset", this->offset_); });
   }
-
-  // Restores a checkpoint written by save() for an equally shaped set and the same mode.
-  void load(const std::filesystem::path& path) {
-    this->load_checkpoint(
-        path,
-        [&](detail::staged_load& in) {
-          const auto mode = in.scalar<std::uint32_t>("mode");
-          if (mode != mode_code())
-            in.fail("it holds EWC state of mode " + std::to_string(mode) +
-                    ", this regularizer has " + std::to_string(mode_code()));
-          return [] {};
-        },
-        [&](detail::staged_load& in) {
-          const auto offset = in.scalar<double>("offset");
-          return [this, offset] { this->offset_ = offset; };
-        });
+  // Beyond the base's checks: only separate mode merges penalties, and merging the first task
+  // into an empty Fisher adds nothing, so a non-zero offset needs separate mode and two tasks.
+  void validate_state() const {
+    base::validate_state();
+    constexpr std::string_view context = "ewc";
+    if (this->offset_ != 0) {
+      require(this->opt_.mode == ewc_mode::separate, context,
+              "online EWC has no constant offset, but the state holds one");
+      require(this->tasks_ >= 2, context,
+              "a constant offset needs two consolidated tasks, but the state has fewer");
+    }
   }
-
- private:
-  std::uint32_t mode_code() const { return static_cast<std::uint32_t>(this->opt_.mode); }
 };
 
 }  // namespace continua::regularize

@@ -15,12 +15,15 @@
 // added: they carry no energy and their vectors are not reliably orthogonal to B.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <limits>
+#include <sstream>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -34,7 +37,6 @@
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/core/vector_ops.hpp"
-#include "continua/io/checkpoint.hpp"
 
 namespace continua::regularize {
 
@@ -213,47 +215,50 @@ class gradient_projection {
                  basis(), T(1), weight_grad);
   }
 
-  // Records: input_dim, tasks, basis (input_dim x rank). Options are the object's own and are
-  // not overwritten by load().
-  void save(const std::filesystem::path& path) const {
-    io::checkpoint_writer w(checkpoint_kind, checkpoint_schema);
-    w.add_scalar("input_dim", static_cast<std::uint64_t>(input_dim_));
-    w.add_scalar("tasks", static_cast<std::uint64_t>(tasks_));
-    const std::vector<T> b = basis_.to_host();
-    w.add("basis", std::span<const T>(b.data(), input_dim_ * rank_),
-          {static_cast<std::uint64_t>(input_dim_), static_cast<std::uint64_t>(rank_)});
-    w.save(path);
+  // The checkpoint (continua::io::save / io::load): input_dim (a file must share it), tasks,
+  // rank, basis [input_dim, rank]. The options are the object's own and are not overwritten by a
+  // load. A load refuses, with the object unchanged, a damaged file, another kind, element type or
+  // input_dim, and a basis no consolidate() builds (validate_state).
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("input_dim", static_cast<std::uint64_t>(input_dim_));
+    v.field("tasks", tasks_);
+    v.field("rank", rank_);
+    v.field("basis", basis_,
+            {static_cast<std::uint64_t>(input_dim_), static_cast<std::uint64_t>(rank_)});
   }
 
-  // Throws continua::io_error (state unchanged) if the file is damaged, holds another kind or
-  // element type, another input_dim, a rank above max_rank, or non-finite values.
-  void load(const std::filesystem::path& path) {
-    const io::checkpoint_reader rd(path);
-    rd.require_kind(checkpoint_kind, checkpoint_schema);
-    const auto dim = rd.get_scalar<std::uint64_t>("input_dim");
-    if (dim != input_dim_)
-      throw io_error("gradient_projection::load: '" + path.string() + "' has input_dim " +
-                     std::to_string(dim) + ", this object " + std::to_string(input_dim_));
-    const auto tasks = rd.get_scalar<std::uint64_t>("tasks");
-    const io::record_info& info = rd.info("basis");
-    if (info.shape.size() != 2 || info.shape[0] != input_dim_)
-      throw io_error("gradient_projection::load: '" + path.string() +
-                     "': record 'basis' must have shape [input_dim, rank]");
-    const std::size_t rank = static_cast<std::size_t>(info.shape[1]);
+  // A basis project() can use: at most max_rank columns, finite, and orthonormal, |BᵀB - I| at
+  // most max(sqrt(eps), 64 eps sqrt(input_dim)) per entry. consolidate() orthonormalises to a
+  // few eps; the bound leaves room for the rounding of BᵀB itself and is still far below what a
+  // basis that is not orthonormal shows (project() would then not remove what it should).
+  void validate_state() const {
+    constexpr std::string_view context = "gradient_projection";
     const std::size_t cap = options_.max_rank == 0 ? input_dim_ : options_.max_rank;
-    if (rank > cap)
-      throw io_error("gradient_projection::load: '" + path.string() + "' has rank " +
-                     std::to_string(rank) + " above max_rank " + std::to_string(cap));
-    const std::vector<T> b = rd.get<T>("basis", info.shape);
-    for (const T v : b)
-      if (!is_finite(v))
-        throw io_error("gradient_projection::load: '" + path.string() +
-                       "': basis holds NaN or Inf");
-    buffer<T, Space> next;
-    next.assign_from_host(b);
-    basis_ = std::move(next);
-    rank_ = rank;
-    tasks_ = static_cast<std::size_t>(tasks);
+    require(
+        rank_ <= cap, context,
+        "the basis has rank " + std::to_string(rank_) + ", above max_rank " + std::to_string(cap));
+    if (const auto bad = find_non_finite(span<const T, Space>(basis_.data(), basis_.size())))
+      throw non_finite_error(context, "basis", *bad);
+    if (rank_ == 0) return;
+    buffer<T, Space> gram_store(rank_ * rank_);
+    linalg::syrk(linalg::op::transpose, T(1), basis(), T(0), as_matrix(gram_store, rank_, rank_));
+    const std::vector<T> gram = gram_store.to_host();
+    constexpr double eps = std::numeric_limits<T>::epsilon();
+    const double tol =
+        std::max(std::sqrt(eps), 64.0 * eps * std::sqrt(static_cast<double>(input_dim_)));
+    double worst = 0.0;
+    for (std::size_t i = 0; i < rank_; ++i)
+      for (std::size_t j = 0; j < rank_; ++j) {
+        const double d = static_cast<double>(gram[i * rank_ + j]) - (i == j ? 1.0 : 0.0);
+        worst = std::max(worst, std::abs(d));
+      }
+    if (!(worst <= tol)) {
+      std::ostringstream os;
+      os << "the basis is not orthonormal: |BᵀB - I| reaches " << worst << " (tolerance " << tol
+         << ")";
+      throw invalid_argument(std::string(context) + ": " + os.str());
+    }
   }
 
  private:

@@ -4,15 +4,12 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <string_view>
-#include <utility>
 
 #include "continua/core/error.hpp"
 #include "continua/core/finite.hpp"
 #include "continua/core/parameter_set.hpp"
 #include "continua/regularize/anchored_quadratic.hpp"
-#include "continua/regularize/detail/checkpoint.hpp"
 #include "continua/regularize/detail/fixed_name.hpp"
 #include "continua/regularize/detail/slots.hpp"
 
@@ -21,8 +18,8 @@ namespace continua::regularize {
 // An anchored_quadratic whose weight is learnt: observe(...) passes update the slots and count
 // observations since the last consolidation (saved as `Counter`, e.g. "samples" or "steps");
 // consolidate passes fold the task into weight and anchor, refusing when nothing was observed.
-// A member defines observe/consolidate from the protected passes below and save/load as
-// save_checkpoint(path) / load_checkpoint(path) (plus any scalars of its own).
+// A member defines observe/consolidate from the protected passes below; its checkpoint adds the
+// counter after "tasks" (and any settings or scalars of its own through describe_observed).
 template <class Options, parameter_set P, template <class, class> class Slot,
           detail::fixed_name Name, detail::fixed_name Counter, class Weight = importance_weight>
 class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Weight> {
@@ -31,6 +28,12 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
  public:
   // Observations (samples or steps) since the last consolidate.
   std::uint64_t observed() const { return observed_; }
+
+  // anchored_quadratic's checkpoint with the counter (Counter, e.g. "samples") after "tasks".
+  template <class V>
+  void describe_state(V& v) {
+    describe_observed(v, typename base::no_fields{}, typename base::no_fields{});
+  }
 
  protected:
   importance_penalty(Options o, const P& params, strength_convention convention)
@@ -75,25 +78,13 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
     ++this->tasks_;
   }
 
-  // anchored_quadratic's checkpoint with the observation count after "tasks", then `trailing`.
-  template <class Leading = detail::no_scalars, class Trailing = detail::no_scalars>
-  void save_checkpoint(const std::filesystem::path& path, Leading leading = {},
-                       Trailing trailing = {}) const {
-    base::save_checkpoint(path, std::move(leading), [&](io::checkpoint_writer& w) {
-      w.add_scalar(Counter.text, observed_);
-      trailing(w);
-    });
-  }
-
-  template <class Leading = detail::no_scalars, class Trailing = detail::no_scalars>
-  void load_checkpoint(const std::filesystem::path& path, Leading leading = {},
-                       Trailing trailing = {}) {
-    base::load_checkpoint(path, std::move(leading), [&](detail::staged_load& in) {
-      const auto observed = in.scalar<std::uint64_t>(Counter.text);
-      return [this, observed, store = trailing(in)] {
-        observed_ = observed;
-        store();
-      };
+  // describe_anchored with the counter first among the scalars: settings(v) after "tensors",
+  // then "tasks", Counter, scalars(v) and the slots.
+  template <class V, class Settings, class Scalars>
+  void describe_observed(V& v, Settings&& settings, Scalars&& scalars) {
+    this->describe_anchored(v, settings, [&](V& w) {
+      w.field(Counter.text, observed_);
+      scalars(w);
     });
   }
 

@@ -3,8 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <filesystem>
-#include <tuple>
 
 #include "continua/core/buffer.hpp"
 #include "continua/core/finite.hpp"
@@ -22,11 +20,13 @@ struct l2_anchor_options {
 namespace detail {
 template <class T, class Space>
 struct l2_anchor_slot {
-  static constexpr const char* names[] = {"anchor"};
   buffer<T, Space> anchor;
   std::size_t size() const { return anchor.size(); }
-  auto fields() { return std::tie(anchor); }
-  auto fields() const { return std::tie(anchor); }
+  template <class V>
+  void describe_state(V& v) {
+    v.field("anchor", anchor);
+  }
+  void validate_state() const { check_state_values("anchor", anchor, false); }
 };
 }  // namespace detail
 
@@ -53,10 +53,8 @@ class l2_anchor : public anchored_quadratic<l2_anchor_options, P, detail::l2_anc
     ++this->tasks_;
   }
 
-  // penalty and add_gradient (grads += strength * (params - anchor)) come from the base.
-
-  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
-  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
+  // penalty and add_gradient (grads += strength * (params - anchor)) and the checkpoint (tensors,
+  // tasks, t<k>/anchor) come from the base.
 };
 
 }  // namespace continua::regularize

@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <filesystem>
-#include <tuple>
 
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
@@ -29,13 +27,22 @@ struct mas_options {
 namespace detail {
 template <class T, class Space>
 struct mas_slot {
-  static constexpr const char* names[] = {"accum", "importance", "anchor"};
   buffer<T, Space> accum;  // sum of |g| over the current task
   buffer<T, Space> importance;
   buffer<T, Space> anchor;
   std::size_t size() const { return anchor.size(); }
-  auto fields() { return std::tie(accum, importance, anchor); }
-  auto fields() const { return std::tie(accum, importance, anchor); }
+  template <class V>
+  void describe_state(V& v) {
+    v.field("accum", accum);
+    v.field("importance", importance);
+    v.field("anchor", anchor);
+  }
+  // Sums and blends of |g| are >= 0.
+  void validate_state() const {
+    check_state_values("accum", accum, true);
+    check_state_values("importance", importance, true);
+    check_state_values("anchor", anchor, false);
+  }
 };
 
 template <class T>
@@ -95,8 +102,7 @@ class mas : public importance_penalty<mas_options, P, detail::mas_slot, "mas", "
                            });
   }
 
-  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
-  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
+  // The checkpoint (tensors, tasks, samples, t<k>/accum|importance|anchor) comes from the base.
 };
 
 }  // namespace continua::regularize

@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <filesystem>
-#include <tuple>
 
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
@@ -33,8 +31,6 @@ struct rwalk_options {
 namespace detail {
 template <class T, class Space>
 struct rwalk_slot {
-  static constexpr const char* names[] = {"fisher", "task_score", "previous",
-                                          "score",  "importance", "anchor"};
   buffer<T, Space> fisher;      // running EMA, never reset
   buffer<T, Space> task_score;  // path-integral score of the current task
   buffer<T, Space> previous;    // params after the last observed step
@@ -42,8 +38,25 @@ struct rwalk_slot {
   buffer<T, Space> importance;  // F (frozen at the last consolidate) + score
   buffer<T, Space> anchor;
   std::size_t size() const { return anchor.size(); }
-  auto fields() { return std::tie(fisher, task_score, previous, score, importance, anchor); }
-  auto fields() const { return std::tie(fisher, task_score, previous, score, importance, anchor); }
+  template <class V>
+  void describe_state(V& v) {
+    v.field("fisher", fisher);
+    v.field("task_score", task_score);
+    v.field("previous", previous);
+    v.field("score", score);
+    v.field("importance", importance);
+    v.field("anchor", anchor);
+  }
+  // The Fisher is an average of g^2, so >= 0; the scores (and importance = F + score) may be
+  // negative where a step went against the gradient.
+  void validate_state() const {
+    check_state_values("fisher", fisher, true);
+    check_state_values("task_score", task_score, false);
+    check_state_values("previous", previous, false);
+    check_state_values("score", score, false);
+    check_state_values("importance", importance, false);
+    check_state_values("anchor", anchor, false);
+  }
 };
 
 template <class T>
@@ -132,8 +145,7 @@ class rwalk : public importance_penalty<rwalk_options, P, detail::rwalk_slot, "r
         });
   }
 
-  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
-  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
+  // The checkpoint (tensors, tasks, steps, then the six buffers of each t<k>) comes from the base.
 };
 
 }  // namespace continua::regularize

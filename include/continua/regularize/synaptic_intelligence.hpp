@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <filesystem>
-#include <tuple>
 
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
@@ -29,14 +27,26 @@ struct si_options {
 namespace detail {
 template <class T, class Space>
 struct si_slot {
-  static constexpr const char* names[] = {"omega", "previous", "anchor", "importance"};
   buffer<T, Space> omega;       // path integral of the current task
   buffer<T, Space> previous;    // params after the last observed step
   buffer<T, Space> anchor;      // params at the start of the current task (= last consolidate)
   buffer<T, Space> importance;  // Omega
   std::size_t size() const { return anchor.size(); }
-  auto fields() { return std::tie(omega, previous, anchor, importance); }
-  auto fields() const { return std::tie(omega, previous, anchor, importance); }
+  template <class V>
+  void describe_state(V& v) {
+    v.field("omega", omega);
+    v.field("previous", previous);
+    v.field("anchor", anchor);
+    v.field("importance", importance);
+  }
+  // Finite only: a step against the gradient (momentum, noise) makes omega, and so Omega,
+  // negative for some parameters, and the paper does not clip it.
+  void validate_state() const {
+    check_state_values("omega", omega, false);
+    check_state_values("previous", previous, false);
+    check_state_values("anchor", anchor, false);
+    check_state_values("importance", importance, false);
+  }
 };
 
 template <class T>
@@ -123,8 +133,8 @@ class synaptic_intelligence
                            });
   }
 
-  void save(const std::filesystem::path& path) const { this->save_checkpoint(path); }
-  void load(const std::filesystem::path& path) { this->load_checkpoint(path); }
+  // The checkpoint (tensors, tasks, steps, t<k>/omega|previous|anchor|importance) comes from the
+  // base.
 };
 
 }  // namespace continua::regularize

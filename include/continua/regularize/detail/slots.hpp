@@ -1,14 +1,16 @@
-// Per-tensor state slots of the regularizers: building them, checking a set against them, and
-// running one kernel per tensor over a set and its slots (the passes every member is made of).
+// Per-tensor state slots of the regularizers: building them, checking a set or a loaded state
+// against them, and running one kernel per tensor over a set and its slots (the passes every
+// member is made of).
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 
+#include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
 #include "continua/core/finite.hpp"
@@ -19,9 +21,17 @@
 
 namespace continua::regularize::detail {
 
-// A Slot<T, Space> holds one buffer per quantity of one tensor: `names` (the checkpoint record
-// names, one per buffer), fields() (the buffers as a tuple of references, in `names` order) and
-// size() (the tensor's size).
+// A Slot<T, Space> holds one buffer per quantity of one tensor: describe_state (each buffer as
+// one v.field, named as in the checkpoint: "fisher" is recorded as t<k>/fisher), size() (the
+// tensor's size) and, optionally, validate_state() (what a loaded slot must hold).
+
+// The walk make_slots runs over a slot's description: every buffer becomes n zeros.
+template <class T, class Space>
+struct slot_sizer {
+  static constexpr bool loading = true;
+  std::size_t n;
+  void field(std::string_view, buffer<T, Space>& b) const { b = buffer<T, Space>(n); }
+};
 
 // Builds one Slot per tensor, every buffer of it sized like the tensor and zero.
 template <template <class, class> class Slot, parameter_set P>
@@ -30,10 +40,36 @@ per_tensor_t<P, Slot> make_slots(const P& params) {
     using T = value_t<decltype(t)>;
     using S = memory_space_t<decltype(t)>;
     Slot<T, S> slot;
-    const std::size_t n = continua::size(t);
-    std::apply([&](auto&... b) { ((b = buffer<T, S>(n)), ...); }, slot.fields());
+    slot_sizer<T, S> sizer{continua::size(t)};
+    slot.describe_state(sizer);
     return slot;
   });
+}
+
+template <class T>
+struct bad_state_value_map {
+  const T* x;
+  bool nonnegative;
+  std::size_t none;
+  CONTINUA_HD std::size_t operator()(std::size_t i) const {
+    const T v = x[i];
+    return is_finite(v) && !(nonnegative && v < T(0)) ? none : i;
+  }
+};
+
+// For validate_state: throws invalid_argument naming `name` and its first element that is NaN or
+// Inf, or negative when `nonnegative` (a Fisher, an accumulated |g|). One pass on b's space.
+template <class T, class Space>
+void check_state_values(std::string_view name, const buffer<T, Space>& b, bool nonnegative) {
+  const std::size_t none = std::numeric_limits<std::size_t>::max();
+  const std::size_t first = transform_reduce(
+      Space{}, b.size(), none, bad_state_value_map<T>{b.data(), nonnegative, none}, minimum{});
+  if (first == none) return;
+  // Only on the way to a refusal: the one bad value, read back from wherever b lives.
+  std::ostringstream os;
+  os << name << '[' << first << "] is " << b.to_host()[first] << ", but it must be finite"
+     << (nonnegative ? " and >= 0" : "");
+  throw invalid_argument(os.str());
 }
 
 // Out of line, and built with a stream: g++ 12 -O3 warns (-Wrestrict, falsely) on inlined
