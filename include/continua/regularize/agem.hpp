@@ -65,7 +65,7 @@ class agem {
   // Stores the gradient on a replay batch. Throws (keeping the previous reference) when its
   // shapes differ from the parameters' or it holds NaN/Inf.
   void set_reference(const P& reference_grads) {
-    constexpr std::string_view context = "agem::set_reference";
+    constexpr std::string_view context = "continua::regularize::agem::set_reference";
     check_structure(context, "reference_grads", reference_grads);
     require_finite(context, "reference_grads", reference_grads);
     for_each_tensor(reference_grads,
@@ -78,7 +78,7 @@ class agem {
   // Without a reference (or with a zero one) there is no constraint and g is left alone.
   // Throws on shape mismatch or a NaN/Inf gradient, before changing g.
   bool project(P& grads) const {
-    constexpr std::string_view context = "agem::project";
+    constexpr std::string_view context = "continua::regularize::agem::project";
     check_structure(context, "grads", grads);
     if (!has_reference_ || !(reference_sq_ > 0.0)) {
       require_finite(context, "grads", grads);
@@ -127,7 +127,8 @@ class agem {
   void validate_state() const {
     for_each_slot(reference_, [&](std::size_t k, const auto& s) {
       if (const auto bad = find_non_finite(as_span(s)))
-        throw non_finite_error("agem", "reference[" + std::to_string(k) + "]", *bad);
+        throw non_finite_error("continua::regularize::agem::load",
+                               "reference[" + std::to_string(k) + "]", *bad);
     });
   }
 

@@ -53,6 +53,8 @@ template <class Options, parameter_set P, template <class, class> class Slot,
 class anchored_quadratic {
  public:
   static constexpr const char* name = Name.text;
+  // "continua::regularize::<name>": the component in option and state errors.
+  static constexpr const char* component_context = detail::call_context<Name>.text;
   using options_type = Options;
 
  private:
@@ -98,7 +100,7 @@ class anchored_quadratic {
   // What a loaded state must mean (each slot checks its own buffers as it is read).
   void validate_state() const {
     require(
-        std::isfinite(offset_) && offset_ >= 0, name,
+        std::isfinite(offset_) && offset_ >= 0, component_context,
         "the penalty's constant offset must be finite and >= 0, found " + std::to_string(offset_));
   }
 
@@ -108,7 +110,7 @@ class anchored_quadratic {
       : opt_(o),
         slots_(detail::make_slots<Slot>(params)),
         scale_((convention == strength_convention::half ? 1.0 : 2.0) * o.strength) {
-    detail::check_strength(name, opt_.strength);
+    detail::check_strength(component_context, opt_.strength);
   }
 
   // A hook of describe_anchored that describes nothing.
@@ -142,8 +144,8 @@ class anchored_quadratic {
       return detail::weighted_square_sum(params, slots_, Weight{}, anchor_of);
   }
 
-  static constexpr const char* penalty_context = detail::joined_name<Name, ".penalty">.text;
-  static constexpr const char* gradient_context = detail::joined_name<Name, ".add_gradient">.text;
+  static constexpr const char* penalty_context = detail::call_context<Name, "::penalty">.text;
+  static constexpr const char* gradient_context = detail::call_context<Name, "::add_gradient">.text;
   static constexpr auto anchor_of = [](const auto& s) -> const auto& { return s.anchor; };
 
   double scale_;  // d penalty / d p = scale_ w (p - anchor)

@@ -137,9 +137,10 @@ class ewc : public importance_penalty<ewc_options, P, detail::ewc_slot, "ewc", "
  public:
   ewc(ewc_options o, const P& params) : base(o, params, strength_convention::half) {
     const ewc_options& opt = this->opt_;
-    require_option(opt.mode == ewc_mode::separate || opt.mode == ewc_mode::online, base::name,
-                   "mode", static_cast<std::uint32_t>(opt.mode), "must be separate or online");
-    detail::check_unit_interval(base::name, "decay", opt.decay);
+    require_option(opt.mode == ewc_mode::separate || opt.mode == ewc_mode::online,
+                   base::component_context, "mode", static_cast<std::uint32_t>(opt.mode),
+                   "must be separate or online");
+    detail::check_unit_interval(base::component_context, "decay", opt.decay);
   }
 
   // One gradient sample: Fisher accumulator += g^2.
@@ -201,7 +202,7 @@ class ewc : public importance_penalty<ewc_options, P, detail::ewc_slot, "ewc", "
   // into an empty Fisher adds nothing, so a non-zero offset needs separate mode and two tasks.
   void validate_state() const {
     base::validate_state();
-    constexpr std::string_view context = "ewc";
+    constexpr std::string_view context = "continua::regularize::ewc::load";
     if (this->offset_ != 0) {
       require(this->opt_.mode == ewc_mode::separate, context,
               "online EWC has no constant offset, but the state holds one");

@@ -77,7 +77,7 @@ struct gpm_leading_columns {
 };
 
 inline void gpm_validate(const gpm_options& o, std::size_t input_dim) {
-  constexpr const char* name = "gradient_projection";
+  constexpr const char* name = "continua::regularize::gradient_projection";
   require_option(std::isfinite(o.threshold) && o.threshold > 0.0 && o.threshold <= 1.0, name,
                  "threshold", o.threshold, "must lie in (0, 1]");
   require_option(std::isfinite(o.threshold_increment) && o.threshold_increment >= 0.0, name,
@@ -118,7 +118,7 @@ class gradient_projection {
   // any layout. Throws (leaving the basis as it was) on a wrong column count, no rows, or
   // NaN/Inf entries; linalg::numerical_error if the SVD fails.
   void consolidate(matrix_view<const T, Space> inputs) {
-    constexpr std::string_view context = "gradient_projection::consolidate";
+    constexpr std::string_view context = "continua::regularize::gradient_projection::consolidate";
     require_same_size(context, "columns of inputs", inputs.cols(), "input_dim", input_dim_);
     require(inputs.rows() > 0, context, "inputs has no rows");
     if (const auto bad = find_non_finite(span<const T, Space>(inputs.data(), inputs.size())))
@@ -202,8 +202,8 @@ class gradient_projection {
   // G <- G - (G B) Bᵀ for a weight gradient G (out x input_dim, any layout): two GEMMs through a
   // held workspace. A no-op while the basis is empty.
   void project(matrix_view<T, Space> weight_grad) const {
-    require_same_size("gradient_projection::project", "columns of weight_grad", weight_grad.cols(),
-                      "input_dim", input_dim_);
+    require_same_size("continua::regularize::gradient_projection::project",
+                      "columns of weight_grad", weight_grad.cols(), "input_dim", input_dim_);
     if (rank_ == 0 || weight_grad.rows() == 0) return;
     const std::size_t need = weight_grad.rows() * rank_;
     if (workspace_.size() < need) workspace_ = buffer<T, Space>(need);
@@ -233,7 +233,7 @@ class gradient_projection {
   // few eps; the bound leaves room for the rounding of BᵀB itself and is still far below what a
   // basis that is not orthonormal shows (project() would then not remove what it should).
   void validate_state() const {
-    constexpr std::string_view context = "gradient_projection";
+    constexpr std::string_view context = "continua::regularize::gradient_projection::load";
     const std::size_t cap = options_.max_rank == 0 ? input_dim_ : options_.max_rank;
     require(
         rank_ <= cap, context,

@@ -91,8 +91,9 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   std::uint64_t observed_ = 0;
 
  private:
-  static constexpr const char* observe_context = detail::joined_name<Name, ".observe">.text;
-  static constexpr const char* consolidate_context = detail::joined_name<Name, ".consolidate">.text;
+  static constexpr const char* observe_context = detail::call_context<Name, "::observe">.text;
+  static constexpr const char* consolidate_context =
+      detail::call_context<Name, "::consolidate">.text;
 };
 
 }  // namespace continua::regularize

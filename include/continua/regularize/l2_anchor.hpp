@@ -45,7 +45,7 @@ class l2_anchor : public anchored_quadratic<l2_anchor_options, P, detail::l2_anc
 
   // anchor = params.
   void consolidate(const P& params) {
-    const char* ctx = "l2_anchor.consolidate";
+    const char* ctx = "continua::regularize::l2_anchor::consolidate";
     detail::check_slots(ctx, "params", params, this->slots_);
     require_finite(ctx, "params", params);
     detail::copy_to_slots(

@@ -77,7 +77,7 @@ class mas : public importance_penalty<mas_options, P, detail::mas_slot, "mas", "
 
  public:
   mas(mas_options o, const P& params) : base(o, params, strength_convention::whole) {
-    detail::check_unit_interval(base::name, "blend", this->opt_.blend);
+    detail::check_unit_interval(base::component_context, "blend", this->opt_.blend);
   }
 
   // importance accumulator += |output_norm_grads|.

@@ -39,10 +39,12 @@ struct refresh_options {
 namespace detail {
 
 inline void refresh_validate(const refresh_options& o) {
-  require_option(std::isfinite(o.unlearn_rate) && o.unlearn_rate >= 0.0, "refresh_options",
-                 "unlearn_rate", o.unlearn_rate, "must be finite and >= 0");
-  require_option(std::isfinite(o.noise_std) && o.noise_std >= 0.0, "refresh_options", "noise_std",
-                 o.noise_std, "must be finite and >= 0");
+  require_option(std::isfinite(o.unlearn_rate) && o.unlearn_rate >= 0.0,
+                 "continua::regularize::refresh_unlearn", "unlearn_rate", o.unlearn_rate,
+                 "must be finite and >= 0");
+  require_option(std::isfinite(o.noise_std) && o.noise_std >= 0.0,
+                 "continua::regularize::refresh_unlearn", "noise_std", o.noise_std,
+                 "must be finite and >= 0");
 }
 
 // p_i <- fma(stddev, z, fma(rate, g_i, p_i)) for the normal draw z of element i.
@@ -65,7 +67,7 @@ struct refresh_update {
 template <parameter_set P>
 void refresh_unlearn(P& params, const P& grads, const refresh_options& options,
                      std::uint64_t step) {
-  constexpr std::string_view context = "refresh_unlearn";
+  constexpr std::string_view context = "continua::regularize::refresh_unlearn";
   detail::refresh_validate(options);
   require_same_structure(context, "params", params, "grads", grads);
   require_finite(context, "grads", grads);

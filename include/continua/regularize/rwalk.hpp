@@ -111,10 +111,10 @@ class rwalk : public importance_penalty<rwalk_options, P, detail::rwalk_slot, "r
   // params: the parameters at the start of the first task.
   rwalk(rwalk_options o, const P& params) : base(o, params, strength_convention::whole) {
     const rwalk_options& opt = this->opt_;
-    require_option(opt.fisher_decay >= 0 && opt.fisher_decay < 1, base::name, "fisher_decay",
-                   opt.fisher_decay, "must lie in [0, 1)");
-    detail::check_positive(base::name, "epsilon", opt.epsilon);
-    require_finite(base::name, "params", params);
+    require_option(opt.fisher_decay >= 0 && opt.fisher_decay < 1, base::component_context,
+                   "fisher_decay", opt.fisher_decay, "must lie in [0, 1)");
+    detail::check_positive(base::component_context, "epsilon", opt.epsilon);
+    require_finite(base::component_context, "params", params);
     detail::copy_to_slots(
         params, this->slots_, [](auto& s) -> auto& { return s.previous; });
   }

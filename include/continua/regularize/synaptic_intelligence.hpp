@@ -103,8 +103,8 @@ class synaptic_intelligence
   // params: the parameters at the start of the first task.
   synaptic_intelligence(si_options o, const P& params)
       : base(o, params, strength_convention::whole) {
-    detail::check_positive(base::name, "damping", this->opt_.damping);
-    require_finite(base::name, "params", params);
+    detail::check_positive(base::component_context, "damping", this->opt_.damping);
+    require_finite(base::component_context, "params", params);
     detail::for_each_slot_pass(params, this->slots_, [](auto& s, const auto& p) {
       using T = value_t<decltype(p)>;
       return detail::si_start_kernel<T>{s.previous.data(), s.anchor.data(), continua::data(p)};

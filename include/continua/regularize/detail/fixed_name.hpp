@@ -6,7 +6,8 @@
 
 namespace continua::regularize::detail {
 
-// Contexts such as "mas.penalty" are joined at compile time from the component's name.
+// Contexts such as "continua::regularize::mas::penalty" are joined at compile time from the
+// component's name.
 template <std::size_t N>
 struct fixed_name {
   char text[N] = {};
@@ -25,5 +26,10 @@ inline constexpr auto joined_name = [] {
   for (std::size_t i = 0; i < sizeof(B.text); ++i) r.text[a + i] = B.text[i];
   return r;
 }();
+
+// "continua::regularize::<Name><Call>": the error context of a call of component Name, e.g.
+// call_context<"ewc", "::observe">; call_context<"ewc"> names the component itself.
+template <fixed_name Name, fixed_name Call = "">
+inline constexpr auto call_context = joined_name<joined_name<"continua::regularize::", Name>, Call>;
 
 }  // namespace continua::regularize::detail
