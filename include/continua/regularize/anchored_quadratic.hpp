@@ -28,6 +28,7 @@ enum class strength_convention { half, whole };
 // The weight w_i of the quadratic, picked from a slot: unit_weight (every w_i = 1, the L2
 // anchor) or a functor returning one of the slot's buffers, such as importance_weight.
 struct unit_weight {};
+// w_i = the slot's `importance` buffer (SI, MAS, RWalk).
 struct importance_weight {
   template <class S>
   const auto& operator()(const S& s) const {

@@ -24,6 +24,9 @@ enum class ewc_mode : std::uint32_t {
   online = 1,    // F = decay * F + F_t, anchor = params; penalty = lambda/2 sum_i F_i (p - a)^2
 };
 
+// Options of ewc: penalty strength lambda, separate or online mode, and the online decay gamma.
+// Kirkpatrick et al., PNAS 2017 (separate); Schwarz et al., "Progress & Compress", ICML 2018
+// (online).
 struct ewc_options {
   double strength = 1.0;  // lambda >= 0
   ewc_mode mode = ewc_mode::separate;

@@ -40,6 +40,9 @@
 
 namespace continua::regularize {
 
+// Options of gradient_projection: the energy threshold that decides how many of a task's input
+// directions join the basis, its per-task increment, and a cap on the basis rank.
+// Saha, Garg & Roy, "Gradient Projection Memory for Continual Learning", ICLR 2021.
 struct gpm_options {
   double threshold = 0.97;           // energy fraction of each task's inputs kept, in (0, 1]
   double threshold_increment = 0.0;  // added to the threshold per finished task, >= 0

@@ -30,6 +30,8 @@
 
 namespace continua::regularize {
 
+// Options of refresh_unlearn: theta += unlearn_rate * g + noise_std * N(0, 1), the noise drawn
+// from Philox(seed, step) so a run is reproducible on any backend.
 struct refresh_options {
   double unlearn_rate = 1e-3;  // step size of the gradient ascent, finite and >= 0
   double noise_std = 1e-3;     // standard deviation of the added noise, finite and >= 0

@@ -18,16 +18,19 @@ concept regularizer_penalty = requires(const R& r, const P& p) {
   { r.penalty(p) } -> std::convertible_to<double>;
 };
 
+// R checks a (params, grads) pair without changing anything.
 template <class R, class P, class G>
 concept regularizer_validate = requires(const R& r, const P& p, const G& g) {
   r.validate(p, g);
 };
 
+// R adds its gradient to grads.
 template <class R, class P, class G>
 concept regularizer_add_gradient = requires(const R& r, const P& p, G& g) {
   r.add_gradient(p, g);
 };
 
+// R is a complete regularizer over parameters P and gradients G (all three members above).
 template <class R, class P, class G>
 concept regularizer_for =
     regularizer_penalty<R, P> && regularizer_validate<R, P, G> && regularizer_add_gradient<R, P, G>;

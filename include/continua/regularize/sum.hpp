@@ -58,6 +58,8 @@ class sum_t {
   std::tuple<R...> members_;
 };
 
+// The sum of regularizers, held by reference: penalty = sum of penalties, add_gradient adds
+// each gradient in turn (after validating all of them, so a throw changes nothing).
 template <class... R>
 sum_t<R&...> sum(R&... r) {
   static_assert(sizeof...(R) > 0, "continua::regularize::sum needs at least one regularizer");
