@@ -32,7 +32,7 @@ struct ridge_by_hand {
       v.field("weights", w_);
     }
 #ifdef CONTINUA_CONTROL
-    matrix_view<const T, Space> weights() { return {w_.data(), d_, k_}; }
+    matrix_view<const T, Space> weights() const { return {w_.data(), d_, k_}; }
 #endif
 
    private:

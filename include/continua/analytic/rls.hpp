@@ -336,7 +336,7 @@ concept rls_policy = requires {
   s.update(context, m, m, sign);          // += or -= (sign) the batch (x, y)
   s.add_statistics(context, m, m, sign);  // += or -= (sign) the statistics (XᵀX, XᵀY)
   s.resize_outputs(n);
-  { s.weights() } -> std::convertible_to<matrix_view<const double, host_space>>;
+  { cs.weights() } -> std::convertible_to<matrix_view<const double, host_space>>;
   requires io::describes_state<typename P::template state<double, host_space>>;
 };
 
