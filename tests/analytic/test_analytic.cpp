@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "continua/analytic/classifier.hpp"
+#include "continua/analytic/random_features.hpp"
 #include "continua/analytic/statistics.hpp"
 #include "continua/io/state.hpp"
 #include "reference.hpp"
@@ -460,6 +461,25 @@ BOOST_AUTO_TEST_CASE(forged_statistics_checkpoints_are_refused) {
   continua::io::load(good, target);
   BOOST_TEST(target.labels() == a.labels());
   BOOST_TEST(target.cross_buffer().to_host() == a.cross_buffer().to_host());
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
+}
+
+// A random-feature layer refuses NaN in W or b: the file is well-formed, the layer is not.
+BOOST_AUTO_TEST_CASE(forged_random_feature_checkpoints_are_refused) {
+  using layer_t = an::random_features<double, an::tanh_activation>;
+  const layer_t a({.inputs = 4, .outputs = 6, .seed = 3});
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto good = dir / "continua_test_layer_good.ckpt";
+  const auto bad = dir / "continua_test_layer_forged.ckpt";
+  continua::io::save(good, a);
+  layer_t target({.inputs = 4, .outputs = 6, .seed = 3});
+  const auto w = target.projection().to_host();
+  forge<double>(good, bad, "bias", [](std::vector<double>& v) { v[5] = std::nan(""); });
+  const std::string m = io_error_of([&] { continua::io::load(bad, target); });
+  BOOST_TEST_INFO(m);
+  BOOST_TEST((m.find("bias") != std::string::npos && m.find("NaN") != std::string::npos));
+  BOOST_TEST(target.projection().to_host() == w);
   std::filesystem::remove(good);
   std::filesystem::remove(bad);
 }
