@@ -8,5 +8,5 @@
 #include "continua/analytic/inputs.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/analytic/rls.hpp"
-#include "continua/analytic/serialize.hpp"
 #include "continua/analytic/statistics.hpp"
+#include "continua/io/state.hpp"

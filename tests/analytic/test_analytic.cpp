@@ -7,15 +7,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <random>
 #include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "continua/analytic/classifier.hpp"
-#include "continua/analytic/serialize.hpp"
+#include "continua/analytic/random_features.hpp"
 #include "continua/analytic/statistics.hpp"
+#include "continua/io/state.hpp"
 #include "reference.hpp"
 
 #if CONTINUA_TEST_THRUST
@@ -272,9 +277,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, C, configs) {
   a.fit(rows_of(x, 6, 0, 20), std::span(s.labels).first(20));
   a.fit(rows_of(x, 6, 20, 50), std::span(s.labels).subspan(20, 30));
   const auto path = std::filesystem::temp_directory_path() / "continua_test_analytic.ckpt";
-  an::save(path, a);
+  continua::io::save(path, a);
   head_t b({.gamma = 0.7, .resymmetrize_every = 3}, 6);
-  an::load(path, b);
+  continua::io::load(path, b);
   for (auto* h : {&a, &b}) {
     h->fit(rows_of(x, 6, 50, 90), std::span(s.labels).subspan(50, 40));
     h->fit(rows_of(x, 6, 90, 120), std::span(s.labels).subspan(90, 30));
@@ -284,14 +289,199 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, C, configs) {
   BOOST_TEST(weights_of(a) == weights_of(b));  // bit-identical, not merely close
   // Wrong gamma, and a truncated file: refused, head untouched.
   head_t c({.gamma = 0.8}, 6);
-  BOOST_CHECK_THROW(an::load(path, c), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(path, c), continua::io_error);
   BOOST_TEST(c.classes() == 0u);
   const auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size - 7);
   head_t d({.gamma = 0.7}, 6);
-  BOOST_CHECK_THROW(an::load(path, d), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(path, d), continua::io_error);
   BOOST_TEST(d.classes() == 0u);
   std::filesystem::remove(path);
+}
+
+namespace {
+
+// Copies checkpoint `from` to `to` record by record, record `name` (elements of type E) changed
+// by `edit`: a well-formed file (right kind, names, types, shapes, CRC) holding a state that no
+// head can be in.
+template <class E, class Edit>
+void forge(const std::filesystem::path& from, const std::filesystem::path& to,
+           const std::string& name, Edit&& edit) {
+  namespace io = continua::io;
+  const io::checkpoint_reader r(from);
+  io::checkpoint_writer w(r.kind(), r.schema_version());
+  bool found = false;
+  for (const auto& rec : r.records()) {
+    const auto copy = [&]<class U>(std::type_identity<U>) {
+      std::vector<U> v = r.get<U>(rec.name);
+      if constexpr (std::is_same_v<U, E>) {
+        if (rec.name == name) {
+          edit(v);
+          found = true;
+        }
+      }
+      w.add(rec.name, std::span<const U>(v), rec.shape);
+    };
+    switch (rec.type) {
+      case io::dtype::text:
+        w.add_text(rec.name, r.get_text(rec.name));
+        break;
+      case io::dtype::i32:
+        copy(std::type_identity<std::int32_t>{});
+        break;
+      case io::dtype::u64:
+        copy(std::type_identity<std::uint64_t>{});
+        break;
+      case io::dtype::f32:
+        copy(std::type_identity<float>{});
+        break;
+      case io::dtype::f64:
+        copy(std::type_identity<double>{});
+        break;
+      default:
+        BOOST_FAIL("unexpected dtype in an analytic checkpoint: record " << rec.name);
+    }
+  }
+  BOOST_TEST_REQUIRE(found, "no record " << name);
+  w.save(to);
+}
+
+template <class F>
+std::string io_error_of(F&& f) {
+  try {
+    f();
+  } catch (const continua::io_error& e) {
+    return e.what();
+  }
+  return "<no io_error thrown>";
+}
+
+}  // namespace
+
+// Issue 15 / issue 10: a checkpoint intact as a file but holding a state no head can reach
+// (duplicate or negative labels, counts that do not sum to samples, NaN in the regressor's
+// matrices) is refused by io::load with an io_error naming the part and the problem, and the
+// head keeps its state; the NaN is caught at load, not at the next fit.
+BOOST_AUTO_TEST_CASE_TEMPLATE(forged_checkpoints_are_refused_and_leave_the_head_unchanged, C,
+                              double_configs) {
+  using T = typename C::value;
+  using head_t = an::analytic_classifier<T, typename C::policy>;
+  const data_set s = make_data(60, 5, 3, 4);
+  const std::vector<T> x = cast<T>(s.x);
+  head_t a({.gamma = 0.5}, 5);
+  a.fit(rows_of(x, 5, 0, 40), std::span(s.labels).first(40));
+  BOOST_TEST_REQUIRE(a.classes() == 3u);
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto good = dir / "continua_test_analytic_good.ckpt";
+  const auto bad = dir / "continua_test_analytic_forged.ckpt";
+  continua::io::save(good, a);
+
+  // The target has its own state, which every refused load must leave exactly as it is.
+  head_t target({.gamma = 0.5}, 5);
+  target.fit(rows_of(x, 5, 40, 60), std::span(s.labels).subspan(40, 20));
+  const auto labels = target.labels();
+  const auto counts = target.counts();
+  const auto samples = target.samples();
+  const auto weights = weights_of(target);
+
+  const std::string matrix = std::is_same_v<typename C::policy, an::woodbury>
+                                 ? "regressor/state/inverse"
+                                 : "regressor/state/gram";
+  using i32s = std::vector<std::int32_t>;
+  using u64s = std::vector<std::uint64_t>;
+  const std::vector<std::pair<std::string, std::function<void()>>> forgeries = {
+      {"appears twice",
+       [&] { forge<std::int32_t>(good, bad, "classes/labels", [](i32s& v) { v[1] = v[0]; }); }},
+      {"is negative",
+       [&] { forge<std::int32_t>(good, bad, "classes/labels", [](i32s& v) { v[2] = -3; }); }},
+      {"the counts sum to",
+       [&] { forge<std::uint64_t>(good, bad, "classes/counts", [](u64s& v) { v[0] += 1; }); }},
+      {"the counts sum to",
+       [&] { forge<std::uint64_t>(good, bad, "classes/samples", [](u64s& v) { v[0] -= 1; }); }},
+      {"overflow",
+       [&] {
+         forge<std::uint64_t>(good, bad, "classes/counts",
+                              [](u64s& v) { v[0] = std::numeric_limits<std::uint64_t>::max(); });
+       }},
+      {"NaN", [&] {
+         forge<T>(good, bad, matrix,
+                  [](std::vector<T>& v) { v[7] = std::numeric_limits<T>::quiet_NaN(); });
+       }}};
+  for (const auto& [expected, make] : forgeries) {
+    make();
+    const std::string m = io_error_of([&] { continua::io::load(bad, target); });
+    BOOST_TEST_INFO("expected '" << expected << "' in: " << m);
+    BOOST_TEST(m.find(expected) != std::string::npos);
+    BOOST_TEST(m.find(bad.string()) != std::string::npos);  // names the file
+    BOOST_TEST(target.labels() == labels);
+    BOOST_TEST(target.counts() == counts);
+    BOOST_TEST(target.samples() == samples);
+    BOOST_TEST(weights_of(target) == weights);
+  }
+  // The NaN names the part it is in.
+  forge<T>(good, bad, matrix, [](std::vector<T>& v) { v[0] = std::numeric_limits<T>::infinity(); });
+  BOOST_TEST(io_error_of([&] { continua::io::load(bad, target); }).find("regressor/state") !=
+             std::string::npos);
+  // Another policy's file: refused by the expected policy name.
+  using other_t =
+      an::analytic_classifier<T,
+                              std::conditional_t<std::is_same_v<typename C::policy, an::woodbury>,
+                                                 an::cholesky, an::woodbury>>;
+  other_t other({.gamma = 0.5}, 5);
+  BOOST_TEST(io_error_of([&] { continua::io::load(good, other); }).find("policy") !=
+             std::string::npos);
+  BOOST_TEST(other.classes() == 0u);
+  // The untouched file still loads, and the loaded head predicts exactly as the saved one.
+  continua::io::load(good, target);
+  BOOST_TEST(target.labels() == a.labels());
+  BOOST_TEST(weights_of(target) == weights_of(a));
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
+}
+
+// Statistics refuse forged bookkeeping and NaN the same way.
+BOOST_AUTO_TEST_CASE(forged_statistics_checkpoints_are_refused) {
+  const data_set s = make_data(30, 4, 3, 8);
+  an::sufficient_statistics<double> a(4);
+  a.add(rows_of(s.x, 4, 0, 30), s.labels);
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto good = dir / "continua_test_stats_good.ckpt";
+  const auto bad = dir / "continua_test_stats_forged.ckpt";
+  continua::io::save(good, a);
+  an::sufficient_statistics<double> target(4);
+  forge<std::int32_t>(good, bad, "classes/labels",
+                      [](std::vector<std::int32_t>& v) { v[0] = v[1]; });
+  BOOST_TEST(io_error_of([&] { continua::io::load(bad, target); }).find("appears twice") !=
+             std::string::npos);
+  forge<double>(good, bad, "cross", [](std::vector<double>& v) { v[2] = std::nan(""); });
+  BOOST_TEST(io_error_of([&] { continua::io::load(bad, target); }).find("NaN") !=
+             std::string::npos);
+  BOOST_TEST(target.classes() == 0u);
+  BOOST_TEST(target.samples() == 0u);
+  continua::io::load(good, target);
+  BOOST_TEST(target.labels() == a.labels());
+  BOOST_TEST(target.cross_buffer().to_host() == a.cross_buffer().to_host());
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
+}
+
+// A random-feature layer refuses NaN in W or b: the file is well-formed, the layer is not.
+BOOST_AUTO_TEST_CASE(forged_random_feature_checkpoints_are_refused) {
+  using layer_t = an::random_features<double, an::tanh_activation>;
+  const layer_t a({.inputs = 4, .outputs = 6, .seed = 3});
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto good = dir / "continua_test_layer_good.ckpt";
+  const auto bad = dir / "continua_test_layer_forged.ckpt";
+  continua::io::save(good, a);
+  layer_t target({.inputs = 4, .outputs = 6, .seed = 3});
+  const auto w = target.projection().to_host();
+  forge<double>(good, bad, "bias", [](std::vector<double>& v) { v[5] = std::nan(""); });
+  const std::string m = io_error_of([&] { continua::io::load(bad, target); });
+  BOOST_TEST_INFO(m);
+  BOOST_TEST((m.find("bias") != std::string::npos && m.find("NaN") != std::string::npos));
+  BOOST_TEST(target.projection().to_host() == w);
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
 
 // docs/analytic.md, "when to pick which policy": in float32 the Cholesky policy's error depends on

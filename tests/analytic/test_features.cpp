@@ -10,7 +10,7 @@
 
 #include "continua/analytic/dual_stream.hpp"
 #include "continua/analytic/random_features.hpp"
-#include "continua/analytic/serialize.hpp"
+#include "continua/io/state.hpp"
 #include "reference.hpp"
 
 #if CONTINUA_TEST_THRUST
@@ -164,16 +164,18 @@ BOOST_AUTO_TEST_CASE(layer_and_dual_stream_checkpoints_resume_bit_identically) {
   std::vector<double> mean(6, 0.5), sd(6, 2.0);
   an::random_features<double, an::tanh_activation> layer({.inputs = 6, .outputs = 10, .seed = 4});
   layer.normalize_inputs(mean, sd);
-  an::save(dir / "continua_test_layer.ckpt", layer);
+  continua::io::save(dir / "continua_test_layer.ckpt", layer);
   an::random_features<double, an::tanh_activation> loaded({.inputs = 6, .outputs = 10, .seed = 4});
-  an::load(dir / "continua_test_layer.ckpt", loaded);
+  continua::io::load(dir / "continua_test_layer.ckpt", loaded);
   const auto xc = features_of(layer, s.x, 80);
   BOOST_TEST(features_of(loaded, s.x, 80) == xc);
   an::random_features<double, an::tanh_activation> other({.inputs = 6, .outputs = 10, .seed = 5});
   const auto other_before = features_of(other, s.x, 80);
-  BOOST_CHECK_THROW(an::load(dir / "continua_test_layer.ckpt", other), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(dir / "continua_test_layer.ckpt", other),
+                    continua::io_error);
   an::random_features<double, an::relu> relu_layer({.inputs = 6, .outputs = 10, .seed = 4});
-  BOOST_CHECK_THROW(an::load(dir / "continua_test_layer.ckpt", relu_layer), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(dir / "continua_test_layer.ckpt", relu_layer),
+                    continua::io_error);
   BOOST_TEST(features_of(other, s.x, 80) == other_before);
 
   const an::dual_stream_options opt{
@@ -185,9 +187,9 @@ BOOST_AUTO_TEST_CASE(layer_and_dual_stream_checkpoints_resume_bit_identically) {
   an::dual_stream_classifier<double> a(opt, 6, 10);
   a.fit(rows(s.x, 6, 0, 40), rows(xc, 10, 0, 40), std::span(s.labels).first(40));
   const auto path = dir / "continua_test_dsal.ckpt";
-  an::save(path, a);
+  continua::io::save(path, a);
   an::dual_stream_classifier<double> b(opt, 6, 10);
-  an::load(path, b);
+  continua::io::load(path, b);
   for (auto* m : {&a, &b})
     m->fit(rows(s.x, 6, 40, 40), rows(xc, 10, 40, 40), std::span(s.labels).subspan(40, 40));
   std::vector<double> sa(80 * a.classes()), sb(80 * b.classes());
@@ -199,10 +201,10 @@ BOOST_AUTO_TEST_CASE(layer_and_dual_stream_checkpoints_resume_bit_identically) {
   BOOST_TEST(sa == sb);  // bit-identical
   an::dual_stream_classifier<double> c(
       {.main = {.gamma = 1.0}, .compensation = {.gamma = 0.5}, .compensation_ratio = 0.9}, 6, 10);
-  BOOST_CHECK_THROW(an::load(path, c), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(path, c), continua::io_error);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 5);
   an::dual_stream_classifier<double> d(opt, 6, 10);
-  BOOST_CHECK_THROW(an::load(path, d), continua::io_error);
+  BOOST_CHECK_THROW(continua::io::load(path, d), continua::io_error);
   BOOST_TEST(c.classes() == 0u);
   BOOST_TEST(d.classes() == 0u);
   BOOST_TEST(d.compensation_stream().outputs() == 0u);

@@ -27,8 +27,12 @@ struct ridge_by_hand {
       k_ = k;
       w_.assign(d_ * k_, T(0));
     }
+    template <class V>
+    void describe_state(V& v) {
+      v.field("weights", w_);
+    }
 #ifdef CONTINUA_CONTROL
-    matrix_view<const T, Space> weights() { return {w_.data(), d_, k_}; }
+    matrix_view<const T, Space> weights() const { return {w_.data(), d_, k_}; }
 #endif
 
    private:

@@ -9,8 +9,8 @@
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/dual_stream.hpp"
 #include "continua/analytic/random_features.hpp"
-#include "continua/analytic/serialize.hpp"
 #include "continua/analytic/statistics.hpp"
+#include "continua/io/state.hpp"
 
 namespace checkpoint_drivers {
 
@@ -21,31 +21,31 @@ template <class T, class Policy, class Space>
 void resave_classifier(const fs::path& in, const fs::path& out, const an::rls_options& opt,
                        std::size_t features) {
   an::analytic_classifier<T, Policy, Space> head(opt, features);
-  an::load(in, head);
-  an::save(out, head);
+  continua::io::load(in, head);
+  continua::io::save(out, head);
 }
 
 template <class T, class Policy, class Space>
 void resave_dual(const fs::path& in, const fs::path& out, const an::dual_stream_options& opt,
                  std::size_t dm, std::size_t dc) {
   an::dual_stream_classifier<T, Policy, Space> model(opt, dm, dc);
-  an::load(in, model);
-  an::save(out, model);
+  continua::io::load(in, model);
+  continua::io::save(out, model);
 }
 
 template <class T, class Act, class Space>
 void resave_features(const fs::path& in, const fs::path& out,
                      const an::random_feature_options& opt) {
   an::random_features<T, Act, Space> layer(opt);
-  an::load(in, layer);
-  an::save(out, layer);
+  continua::io::load(in, layer);
+  continua::io::save(out, layer);
 }
 
 template <class T, class Space>
 void resave_statistics(const fs::path& in, const fs::path& out, std::size_t d) {
   an::sufficient_statistics<T, Space> s(d);
-  an::load(in, s);
-  an::save(out, s);
+  continua::io::load(in, s);
+  continua::io::save(out, s);
 }
 
 // host_space instances, defined in checkpoint_host.cpp (float and double; cholesky and woodbury;

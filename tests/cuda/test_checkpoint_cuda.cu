@@ -101,12 +101,12 @@ void analytic_checkpoints() {
     files f(name<T>("head_cholesky"));
     an::analytic_classifier<T, an::cholesky, device_space> head(ro, d);
     head.fit(first, y.first(rows / 2));
-    an::save(f.a, head);
+    continua::io::save(f.a, head);
     cd::host_resave_classifier<T, an::cholesky>(f.a, f.b, ro, d);
     cd::resave_classifier<T, an::cholesky, device_space>(f.b, f.c, ro, d);
     f.check(name<T>("cholesky head"));
     an::analytic_classifier<T, an::cholesky, device_space> resumed(ro, d);
-    an::load(f.b, resumed);
+    continua::io::load(f.b, resumed);
     head.fit(second, y.subspan(rows / 2));
     resumed.fit(second, y.subspan(rows / 2));
     continua_cuda_test::compare_bits(name<T>("cholesky head resumed from the host file").c_str(),
@@ -116,7 +116,7 @@ void analytic_checkpoints() {
     files f(name<T>("head_woodbury"));
     an::analytic_classifier<T, an::woodbury, device_space> head(ro, d);
     head.fit(first, y.first(rows / 2));
-    an::save(f.a, head);
+    continua::io::save(f.a, head);
     cd::host_resave_classifier<T, an::woodbury>(f.a, f.b, ro, d);
     cd::resave_classifier<T, an::woodbury, device_space>(f.b, f.c, ro, d);
     f.check(name<T>("woodbury head"));
@@ -130,7 +130,7 @@ void analytic_checkpoints() {
     layer.normalize_inputs(mean, sd);
     layer.transform(matrix_view<const T, device_space>(x, rows, d),
                     matrix_view<T, device_space>(thrust::raw_pointer_cast(xc.data()), rows, dc));
-    an::save(f.a, layer);
+    continua::io::save(f.a, layer);
     cd::host_resave_features<T>(f.a, f.b, fo);
     cd::resave_features<T, an::tanh_activation, device_space>(f.b, f.c, fo);
     f.check(name<T>("random features"));
@@ -142,7 +142,7 @@ void analytic_checkpoints() {
     an::dual_stream_classifier<T, an::cholesky, device_space> ds(dso, d, dc);
     ds.fit(matrix_view<const T, device_space>(x, rows, d),
            matrix_view<const T, device_space>(thrust::raw_pointer_cast(xc.data()), rows, dc), y);
-    an::save(f.a, ds);
+    continua::io::save(f.a, ds);
     cd::host_resave_dual<T, an::cholesky>(f.a, f.b, dso, d, dc);
     cd::resave_dual<T, an::cholesky, device_space>(f.b, f.c, dso, d, dc);
     f.check(name<T>("dual stream"));
@@ -151,7 +151,7 @@ void analytic_checkpoints() {
     files f(name<T>("statistics"));
     an::sufficient_statistics<T, device_space> st(d);
     st.add(first, y.first(rows / 2));
-    an::save(f.a, st);
+    continua::io::save(f.a, st);
     cd::host_resave_statistics<T>(f.a, f.b, d);
     cd::resave_statistics<T, device_space>(f.b, f.c, d);
     f.check(name<T>("sufficient statistics"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -165,6 +166,18 @@ class class_index {
     ++revision_;
   }
 
+  // Part of a checkpoint (continua/io/state.hpp). A load advances the revision, so a change
+  // planned before it no longer fits.
+  template <class V>
+  void describe_state(V& v) {
+    v.field("labels", labels_);
+    v.field("counts", counts_);
+    v.field("samples", samples_);
+    if constexpr (V::loading) ++revision_;
+  }
+  // A loaded index: distinct labels >= 0, one count per label, counts summing to samples.
+  void validate_state() const { validate("continua::analytic::class_index"); }
+
   friend bool operator==(const class_index& a, const class_index& b) {
     return a.labels_ == b.labels_ && a.counts_ == b.counts_ && a.samples_ == b.samples_;
   }
@@ -211,6 +224,9 @@ class class_index {
       if (labels_[i] < 0)
         throw invalid_argument(std::string(context) + ": label " + std::to_string(labels_[i]) +
                                " is negative");
+      // A forged file could make the sum wrap around to `samples`.
+      if (counts_[i] > std::numeric_limits<std::uint64_t>::max() - total)
+        throw invalid_argument(std::string(context) + ": the counts overflow 64 bits");
       total += counts_[i];
     }
     std::vector<std::int32_t> sorted = labels_;

@@ -133,6 +133,22 @@ class analytic_classifier {
   }
   void restore(class_index index) { index_ = std::move(index); }
 
+  // Checkpoints (continua::io::save / io::load): labels, counts and samples, then the regressor;
+  // loads into a head with the same policy, γ and features.
+  static constexpr std::string_view checkpoint_kind = "analytic.classifier";
+  static constexpr std::uint32_t checkpoint_schema = 2;
+  template <class V>
+  void describe_state(V& v) {
+    v.field("classes", index_);
+    v.field("regressor", rls_);
+  }
+  void validate_state() const {
+    if (rls_.outputs() != classes())
+      throw invalid_argument("continua::analytic::analytic_classifier: the regressor has " +
+                             std::to_string(rls_.outputs()) + " outputs for " +
+                             std::to_string(classes()) + " classes");
+  }
+
  private:
   void combine(const sufficient_statistics<T, Space>& s, int sign) {
     const std::string_view context = sign > 0 ? "continua::analytic::analytic_classifier::merge"

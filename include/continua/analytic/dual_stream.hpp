@@ -110,6 +110,24 @@ class dual_stream_classifier {
     return main_.argmax(s.to_host(), n);
   }
 
+  // Checkpoints (continua::io::save / io::load): both streams, in a model with the same policy,
+  // feature counts, γ of both streams and ratio C.
+  static constexpr std::string_view checkpoint_kind = "analytic.dual_stream";
+  static constexpr std::uint32_t checkpoint_schema = 2;
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("compensation_ratio", opt_.compensation_ratio);
+    v.field("main", main_);
+    v.field("compensation", comp_);
+  }
+  // The compensation stream has one output per class once it has been fitted, none before.
+  void validate_state() const {
+    if (comp_.outputs() != 0 && comp_.outputs() != classes())
+      throw invalid_argument(
+          "continua::analytic::dual_stream_classifier: " + std::to_string(comp_.outputs()) +
+          " compensation outputs for " + std::to_string(classes()) + " classes");
+  }
+
  private:
   dual_stream_options opt_;
   analytic_classifier<T, Policy, Space> main_;

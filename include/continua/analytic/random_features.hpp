@@ -19,6 +19,7 @@
 #include "continua/config.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
 #include "continua/core/kernel.hpp"
 #include "continua/core/linalg.hpp"
 #include "continua/core/random.hpp"
@@ -144,11 +145,25 @@ class random_features {
   const buffer<T, Space>& projection() const { return w_; }
   const buffer<T, Space>& bias() const { return b_; }
 
-  // Installs W (outputs x inputs) and b read from a checkpoint (analytic/serialize.hpp, which
-  // checks their sizes first).
-  void restore(buffer<T, Space> projection, buffer<T, Space> bias) {
-    w_ = std::move(projection);
-    b_ = std::move(bias);
+  // Checkpoints (continua::io::save / io::load): W and b, which normalize_inputs() may have
+  // changed since construction, in a layer with the same activation, sizes and seed.
+  static constexpr std::string_view checkpoint_kind = "analytic.random_features";
+  static constexpr std::uint32_t checkpoint_schema = 2;
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("activation", Activation::name);
+    v.expect("inputs", static_cast<std::uint64_t>(opt_.inputs));
+    v.expect("outputs", static_cast<std::uint64_t>(opt_.outputs));
+    v.expect("seed", static_cast<std::uint64_t>(opt_.seed));
+    v.field("projection", w_, {opt_.outputs, opt_.inputs});
+    v.field("bias", b_, {opt_.outputs});
+  }
+  void validate_state() const {
+    constexpr std::string_view c = "continua::analytic::random_features";
+    if (const auto bad = find_non_finite(span<const T, Space>(w_.data(), w_.size())))
+      throw non_finite_error(c, "projection", *bad);
+    if (const auto bad = find_non_finite(span<const T, Space>(b_.data(), b_.size())))
+      throw non_finite_error(c, "bias", *bad);
   }
 
  private:

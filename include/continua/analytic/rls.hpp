@@ -10,6 +10,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -19,8 +20,10 @@
 #include "continua/analytic/inputs.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
 #include "continua/core/linalg.hpp"
 #include "continua/core/span.hpp"
+#include "continua/io/state.hpp"
 
 namespace continua::analytic {
 
@@ -73,6 +76,17 @@ void require_positive_diagonal(std::string_view context, matrix_view<const T, Sp
                           "for this data and precision); the learner is unchanged");
 }
 
+}  // namespace detail
+
+namespace detail {
+// What validate_state of a policy state checks: a checkpoint holding NaN or Inf is refused at
+// load, not at the next fit (which would only carry it into every weight).
+template <class T, class Space>
+void require_finite_state(std::string_view policy, std::string_view name,
+                          const buffer<T, Space>& b) {
+  if (const auto bad = find_non_finite(span<const T, Space>(b.data(), b.size())))
+    throw non_finite_error("continua::analytic::" + std::string(policy) + "::state", name, *bad);
+}
 }  // namespace detail
 
 // Woodbury policy: R = (C + γI)⁻¹ and W = R B are always current, so predictions need no
@@ -177,12 +191,21 @@ struct woodbury {
 
     matrix_view<const T, Space> weights() const { return detail::view(w_, d_, k_); }
 
-    // What a checkpoint holds.
-    buffer<T, Space>& inverse() { return r_; }
-    buffer<T, Space>& weight_buffer() { return w_; }
+    // The state a checkpoint holds (continua/io/state.hpp): the workspace is not part of it.
+    template <class V>
+    void describe_state(V& v) {
+      v.field("outputs", k_);
+      v.field("inverse", r_, {d_, d_});
+      v.field("weights", w_, {d_, k_});
+      v.field("since_symmetrized", since_symmetrized_);
+    }
+    void validate_state() const {
+      detail::require_finite_state(name, "inverse", r_);
+      detail::require_finite_state(name, "weights", w_);
+    }
+
     const buffer<T, Space>& inverse() const { return r_; }
     const buffer<T, Space>& weight_buffer() const { return w_; }
-    std::size_t& since_symmetrized() { return since_symmetrized_; }
     std::size_t since_symmetrized() const { return since_symmetrized_; }
 
    private:
@@ -262,10 +285,23 @@ struct cholesky {
       return detail::view(std::as_const(w_), d_, k_);
     }
 
-    buffer<T, Space>& gram() { return c_; }
-    buffer<T, Space>& cross() { return b_; }
+    // The state a checkpoint holds (continua/io/state.hpp); the cached W is solved again on the
+    // first read after a load.
+    template <class V>
+    void describe_state(V& v) {
+      v.field("outputs", k_);
+      v.field("gram", c_, {d_, d_});
+      v.field("cross", b_, {d_, k_});
+      if constexpr (V::loading) solved_ = false;
+    }
+    void validate_state() const {
+      detail::require_finite_state(name, "gram", c_);
+      detail::require_finite_state(name, "cross", b_);
+    }
+
     const buffer<T, Space>& gram() const { return c_; }
     const buffer<T, Space>& cross() const { return b_; }
+    // Marks the cached W stale (benchmarks time the solve this way).
     void invalidate() { solved_ = false; }
 
    private:
@@ -279,8 +315,9 @@ struct cholesky {
 };
 
 // An update-rule policy: a name and a state<T, Space> with the members recursive_least_squares
-// calls, checked for state<double, host_space> so that the compiler's message names the member
-// a policy lacks (and, as "P = ...", the policy).
+// calls, and describe_state (continua/io/state.hpp) for checkpoints, checked for state<double,
+// host_space> so that the compiler's message names the member a policy lacks (and, as "P = ...",
+// the policy).
 template <class P>
 concept rls_policy = requires {
   { P::name } -> std::convertible_to<std::string_view>;
@@ -299,7 +336,8 @@ concept rls_policy = requires {
   s.update(context, m, m, sign);          // += or -= (sign) the batch (x, y)
   s.add_statistics(context, m, m, sign);  // += or -= (sign) the statistics (XᵀX, XᵀY)
   s.resize_outputs(n);
-  { s.weights() } -> std::convertible_to<matrix_view<const double, host_space>>;
+  { cs.weights() } -> std::convertible_to<matrix_view<const double, host_space>>;
+  requires io::describes_state<typename P::template state<double, host_space>>;
 };
 
 // Multi-output ridge regression fitted batch by batch; equals the joint solution at every step.
@@ -367,6 +405,18 @@ class recursive_least_squares {
 
   typename Policy::template state<T, Space>& policy_state() { return state_; }
   const typename Policy::template state<T, Space>& policy_state() const { return state_; }
+
+  // Checkpoints (continua::io::save / io::load): the policy state, in a learner with the same
+  // policy, γ and features (the scalar type is checked by the records' element type).
+  static constexpr std::string_view checkpoint_kind = "analytic.recursive_least_squares";
+  static constexpr std::uint32_t checkpoint_schema = 1;
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("policy", Policy::name);
+    v.expect("gamma", opt_.gamma);
+    v.expect("features", static_cast<std::uint64_t>(features()));
+    v.field("state", state_);
+  }
 
  private:
   // Runs f with the output count raised to k; a throwing f leaves the count (and W) as before.

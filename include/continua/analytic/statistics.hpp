@@ -17,6 +17,7 @@
 #include "continua/analytic/inputs.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
+#include "continua/core/finite.hpp"
 #include "continua/core/linalg.hpp"
 #include "continua/core/span.hpp"
 
@@ -65,7 +66,26 @@ class sufficient_statistics {
   // Removes statistics that were merged before (a client leaving): counts must not go negative.
   void subtract(const sufficient_statistics& other) { combine(other, T(-1)); }
 
-  // Raw access for checkpoints.
+  // Checkpoints (continua::io::save / io::load), into statistics with the same features.
+  static constexpr std::string_view checkpoint_kind = "analytic.statistics";
+  static constexpr std::uint32_t checkpoint_schema = 2;
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("features", static_cast<std::uint64_t>(d_));
+    v.field("classes", index_);
+    // Its shape follows the classes just read.
+    v.field("gram", c_, {d_, d_});
+    v.field("cross", b_, {d_, index_.classes()});
+  }
+  void validate_state() const {
+    constexpr std::string_view c = "continua::analytic::sufficient_statistics";
+    if (const auto bad = find_non_finite(span<const T, Space>(c_.data(), c_.size())))
+      throw non_finite_error(c, "gram", *bad);
+    if (const auto bad = find_non_finite(span<const T, Space>(b_.data(), b_.size())))
+      throw non_finite_error(c, "cross", *bad);
+  }
+
+  // Raw access (distributed reductions).
   buffer<T, Space>& gram_buffer() { return c_; }
   buffer<T, Space>& cross_buffer() { return b_; }
   const buffer<T, Space>& gram_buffer() const { return c_; }
