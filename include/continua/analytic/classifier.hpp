@@ -22,6 +22,10 @@
 
 namespace continua::analytic {
 
+// Analytic class-incremental head: W = (XᵀX + γI)⁻¹ XᵀY over every sample seen, Y one-hot over
+// the classes seen so far (columns in order of first appearance); fit, unlearn and merge keep it
+// equal to the joint ridge solution. Policy (woodbury or cholesky) is the RLS update rule, T the
+// scalar, Space where the statistics live. Zhuang et al., "ACIL", NeurIPS 2022; "G-ACIL", 2024.
 template <class T, rls_policy Policy = cholesky, class Space = host_space>
 class analytic_classifier {
  public:

@@ -18,6 +18,8 @@
 
 namespace continua::analytic {
 
+// Options of dual_stream_classifier: the two streams' ridge options and the compensation
+// ratio C.
 struct dual_stream_options {
   rls_options main{};
   rls_options compensation{};
@@ -45,6 +47,9 @@ struct add_scaled_fn {
 };
 }  // namespace detail
 
+// DS-AL: scores = main(X) + C * compensation(X_c), the compensation stream a ridge regressor
+// fitted to the main stream's residuals on differently activated features.
+// Zhuang et al., "DS-AL", AAAI 2024 (Eq. 9, 14-16).
 template <class T, rls_policy Policy = cholesky, class Space = host_space>
 class dual_stream_classifier {
  public:

@@ -36,6 +36,7 @@ struct relu {
   }
 };
 
+// tanh activation policy.
 struct tanh_activation {
   static constexpr std::string_view name = "tanh";
   template <class T>
@@ -45,6 +46,8 @@ struct tanh_activation {
   }
 };
 
+// Options of random_features: h = act(x Wᵀ + b), W (outputs x inputs) and b drawn from Philox
+// with the given seed.
 struct random_feature_options {
   std::size_t inputs = 0;
   std::size_t outputs = 0;
@@ -171,6 +174,8 @@ class random_features {
   buffer<T, Space> w_, b_;
 };
 
+// Options of gaussian_kernel_features: h_j = exp(-|x - c_j|² / (2 sigma²)) around centres c_j
+// drawn from the data.
 struct gaussian_kernel_options {
   std::size_t centers = 0;  // features produced
   std::uint64_t seed = 0;   // which rows of the data become centres

@@ -27,6 +27,8 @@
 
 namespace continua::analytic {
 
+// Options of recursive_least_squares and the heads built on it: the ridge strength γ and the
+// Woodbury policy's re-symmetrisation period.
 struct rls_options {
   double gamma = 1.0;                   // ridge strength γ > 0
   std::size_t resymmetrize_every = 16;  // woodbury: batches between R <- (R + Rᵀ) / 2; 0 = never

@@ -23,9 +23,9 @@
 
 namespace continua::optim {
 
-// The checkpoint kind of a chain's state, and the newest layout of its records that io::load
-// reads. Bump the schema when the record layout below changes.
+// The checkpoint kind of a chain's state.
 inline constexpr std::string_view checkpoint_kind = "optim.chain";
+// The newest layout of a chain's records that io::load reads; bumped when the layout changes.
 inline constexpr std::uint32_t checkpoint_schema = 1;
 
 namespace detail {
@@ -183,6 +183,7 @@ void save(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain,
 // integrity, kind, chain structure, tensor count, every record's name, type and size) is read
 // and checked in a copy of the state, which then replaces `state`: a throw leaves `state`
 // exactly as it was. Throws continua::io_error naming the mismatch.
+// Reads a chain's state from an open checkpoint, all or nothing (see the path form).
 template <class... Xs, class State>
 void load(const checkpoint_reader& r, const optim::chain_t<Xs...>& chain, State& state) {
   State next = state;
@@ -190,6 +191,7 @@ void load(const checkpoint_reader& r, const optim::chain_t<Xs...>& chain, State&
   io::read_fields(r, view);
   state = std::move(next);
 }
+// Reads a chain's state from the checkpoint at `path`, all or nothing.
 template <class... Xs, class State>
 void load(const std::filesystem::path& path, const optim::chain_t<Xs...>& chain, State& state) {
   const checkpoint_reader r(path);
@@ -201,6 +203,7 @@ template <class Chain, class P>
 void save(const std::filesystem::path& path, const optim::optimizer<Chain, P>& opt) {
   io::save(path, opt.transformation(), opt.state());
 }
+// Reads an optimizer's state from the checkpoint at `path`, all or nothing.
 template <class Chain, class P>
 void load(const std::filesystem::path& path, optim::optimizer<Chain, P>& opt) {
   io::load(path, opt.transformation(), opt.state());
