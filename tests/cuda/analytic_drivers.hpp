@@ -16,6 +16,7 @@
 #include "continua/core/buffer.hpp"
 #include "continua/core/kernel.hpp"
 #include "continua/core/span.hpp"
+#include "continua/core/vector_ops.hpp"
 
 namespace analytic_drivers {
 
@@ -23,18 +24,11 @@ namespace an = continua::analytic;
 using continua::buffer;
 using continua::matrix_view;
 
-template <class T>
-struct copy_fn {
-  const T* src;
-  T* dst;
-  CONTINUA_HD void operator()(std::size_t i) const { dst[i] = src[i]; }
-};
-
 // A contiguous matrix view's elements in storage order.
 template <class T, class Space>
 std::vector<T> read(matrix_view<const T, Space> m) {
   buffer<T, Space> b(m.size());
-  continua::for_each_index(Space{}, m.size(), copy_fn<T>{m.data(), b.data()});
+  continua::copy(m, b);
   return b.to_host();
 }
 
