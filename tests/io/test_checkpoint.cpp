@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/files.hpp"
 #include "continua/io/checkpoint.hpp"
 #include "continua/io/crc32.hpp"
 
@@ -25,6 +26,12 @@ namespace io = continua::io;
 namespace fs = std::filesystem;
 
 namespace {
+
+using continua_test::has;
+using continua_test::io_error_of;
+using continua_test::read_file;
+using continua_test::temp_dir;
+using continua_test::write_file;
 
 // Bit-at-a-time CRC-32 straight from the definition (reflected, poly 0xEDB88320): the reference
 // the table-driven code must match.
@@ -39,30 +46,6 @@ std::uint32_t crc32_bitwise(const unsigned char* p, std::size_t n) {
 
 std::vector<unsigned char> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
 
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const continua::io_error& e) {
-    return e.what();
-  }
-  return "<no io_error thrown>";
-}
-
-bool has(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::vector<unsigned char> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& p, const std::vector<unsigned char>& b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
-
 void put_u32(std::vector<unsigned char>& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + i] = static_cast<unsigned char>(v >> (8 * i));
 }
@@ -71,27 +54,6 @@ void put_u32(std::vector<unsigned char>& b, std::size_t at, std::uint32_t v) {
 void reseal(std::vector<unsigned char>& b) {
   put_u32(b, b.size() - 4, crc32_bitwise(b.data(), b.size() - 4));
 }
-
-// A fresh directory per test, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("continua_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  bool has_tmp_files() const {
-    for (const auto& e : fs::directory_iterator(path))
-      if (e.path().extension() == ".tmp") return true;
-    return false;
-  }
-};
 
 // The small checkpoint whose exact bytes are spelled out in hand_image().
 io::checkpoint_writer small_writer() {

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../common/files.hpp"
 #include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
 #include "continua/core/random.hpp"
@@ -34,34 +35,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("continua_state_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const continua::io_error& e) {
-    return e.what();
-  }
-  return "<no io_error thrown>";
-}
-
-bool has(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
+using continua_test::has;
+using continua_test::io_error_of;
+using continua_test::read_file;
+using continua_test::temp_dir;
+using continua_test::write_file;
 
 enum class mode : std::int16_t { plain = 1, online = 7 };
 

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../common/files.hpp"
 #include "continua/io/checkpoint.hpp"
 #include "continua/optim.hpp"
 #include "continua/optim/serialize.hpp"
@@ -30,20 +31,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("continua_optim_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using continua_test::has;
+using continua_test::io_error_of;
+using continua_test::read_file;
+using continua_test::temp_dir;
+using continua_test::write_file;
 
 // Host copies of a tensor's elements, and the reverse, for std::vector and device vectors.
 template <class C>
@@ -171,29 +163,6 @@ auto snapshot(const S& s) {
   using T = typename std::remove_cvref_t<decltype(a.slots.mu)>::value_type;
   return adam_snapshot<T>{a.scalars.count, std::get<2>(s).scalars.count, a.slots.mu.to_host(),
                           a.slots.nu.to_host(), a.slots.nu_max.to_host()};
-}
-
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const continua::io_error& e) {
-    return e.what();
-  }
-  return "<no io_error thrown>";
-}
-
-bool has(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::vector<unsigned char> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-void write_file(const fs::path& p, const std::vector<unsigned char>& b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 // Rewrites a checkpoint record by record through the generic io API, letting `edit` drop,
