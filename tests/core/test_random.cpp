@@ -85,7 +85,9 @@ double correlation(const std::vector<T>& a, const std::vector<T>& b, std::size_t
 
 template <class T>
 bool bit_equal(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  // Empty vectors may hold null data pointers, which memcmp must not be given (UBSan).
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 bool same(const uint32x4& a, const uint32x4& b) {
