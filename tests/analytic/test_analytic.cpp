@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "../common/files.hpp"
+#include "../common/forge.hpp"
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/analytic/statistics.hpp"
@@ -37,6 +39,9 @@ using analytic_test::relative_error;
 using continua::matrix_view;
 
 namespace {
+
+using continua_test::forge;
+using continua_test::io_error_of;
 
 template <class T, class P>
 struct config {
@@ -299,64 +304,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, C, configs) {
   std::filesystem::remove(path);
 }
 
-namespace {
-
-// Copies checkpoint `from` to `to` record by record, record `name` (elements of type E) changed
-// by `edit`: a well-formed file (right kind, names, types, shapes, CRC) holding a state that no
-// head can be in.
-template <class E, class Edit>
-void forge(const std::filesystem::path& from, const std::filesystem::path& to,
-           const std::string& name, Edit&& edit) {
-  namespace io = continua::io;
-  const io::checkpoint_reader r(from);
-  io::checkpoint_writer w(r.kind(), r.schema_version());
-  bool found = false;
-  for (const auto& rec : r.records()) {
-    const auto copy = [&]<class U>(std::type_identity<U>) {
-      std::vector<U> v = r.get<U>(rec.name);
-      if constexpr (std::is_same_v<U, E>) {
-        if (rec.name == name) {
-          edit(v);
-          found = true;
-        }
-      }
-      w.add(rec.name, std::span<const U>(v), rec.shape);
-    };
-    switch (rec.type) {
-      case io::dtype::text:
-        w.add_text(rec.name, r.get_text(rec.name));
-        break;
-      case io::dtype::i32:
-        copy(std::type_identity<std::int32_t>{});
-        break;
-      case io::dtype::u64:
-        copy(std::type_identity<std::uint64_t>{});
-        break;
-      case io::dtype::f32:
-        copy(std::type_identity<float>{});
-        break;
-      case io::dtype::f64:
-        copy(std::type_identity<double>{});
-        break;
-      default:
-        BOOST_FAIL("unexpected dtype in an analytic checkpoint: record " << rec.name);
-    }
-  }
-  BOOST_TEST_REQUIRE(found, "no record " << name);
-  w.save(to);
-}
-
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const continua::io_error& e) {
-    return e.what();
-  }
-  return "<no io_error thrown>";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // Issue 15 / issue 10: a checkpoint intact as a file but holding a state no head can reach
 // (duplicate or negative labels, counts that do not sum to samples, NaN in the regressor's

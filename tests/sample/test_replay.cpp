@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "../common/files.hpp"
+#include "../common/forge.hpp"
 #include "continua/io/state.hpp"
 #include "continua/sample.hpp"
 
@@ -30,6 +32,9 @@ namespace io = continua::io;
 namespace fs = std::filesystem;
 
 namespace {
+
+using continua_test::forge;
+using continua_test::io_error_of;
 
 using real_types = boost::mpl::list<float, double>;
 
@@ -383,55 +388,6 @@ BOOST_AUTO_TEST_CASE(class_balanced_checkpoints_resume_bit_identically) {
   io::save(file.path, r);
   s::class_balanced_buffer<float> c({.capacity = 4, .feature_dim = 3});
   BOOST_CHECK_THROW(io::load(file.path, c), continua::io_error);
-}
-
-// Copies checkpoint `from` to `to` record by record, with record `name` replaced by `edit`'s
-// change to its elements: a forged file, intact as a file, whose content no buffer can hold.
-template <class E, class Edit>
-void forge(const fs::path& from, const fs::path& to, const std::string& name, Edit&& edit) {
-  const io::checkpoint_reader r(from);
-  io::checkpoint_writer w(r.kind(), r.schema_version());
-  bool found = false;
-  for (const auto& rec : r.records()) {
-    const auto copy = [&]<class U>(std::type_identity<U>) {
-      std::vector<U> v = r.get<U>(rec.name);
-      if constexpr (std::is_same_v<U, E>) {
-        if (rec.name == name) {
-          edit(v);
-          found = true;
-        }
-      }
-      w.add(rec.name, std::span<const U>(v), rec.shape);
-    };
-    switch (rec.type) {
-      case io::dtype::i32:
-        copy(std::type_identity<std::int32_t>{});
-        break;
-      case io::dtype::u64:
-        copy(std::type_identity<std::uint64_t>{});
-        break;
-      case io::dtype::f32:
-        copy(std::type_identity<float>{});
-        break;
-      case io::dtype::f64:
-        copy(std::type_identity<double>{});
-        break;
-      default:
-        BOOST_FAIL("unexpected dtype in a replay checkpoint");
-    }
-  }
-  BOOST_TEST_REQUIRE(found, "no record " << name);
-  w.save(to);
-}
-
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const continua::io_error& e) {
-    return e.what();
-  }
-  return "<no io_error thrown>";
 }
 
 // Each forged checkpoint breaks one rule a loaded buffer relies on (rows within the stream,
