@@ -27,8 +27,11 @@ for tool in clang clang++; do
   command -v $tool >/dev/null || { echo "fuzz.sh: $tool not found (make deps installs it)" >&2; exit 2; }
 done
 
-# Configure only the fuzz project and build only its targets, in parallel.
-CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" -DCMAKE_BUILD_TYPE=Debug \
+# Configure only the fuzz project and build only its targets, in parallel (Ninja when present:
+# CMake's Makefiles build the targets named on one command line one after the other).
+generator=()
+if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then generator=(-G Ninja); fi
+CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
   -DCONTINUA_WITH_CUDA=OFF -DCONTINUA_BUILD_TESTS=OFF -DCONTINUA_BUILD_BENCHMARKS=OFF \
   -DCONTINUA_BUILD_EXAMPLES=OFF >"$build.configure.log" 2>&1 ||
   { cat "$build.configure.log" >&2; exit 1; }

@@ -39,13 +39,15 @@ a::analytic_classifier<double, Policy> classifier() {
   return head;
 }
 
-// Scores two rows, then learns one more row with a new class and one known: what a head does
-// next after it is restored.
+// Scores two rows, learns one row of a new class and one of a known class, and unlearns the
+// first again: what a head does next after it is restored.
 inline auto use_head = [](auto& head) {
   std::vector<double> out(2 * head.classes());
   head.scores(rows(0, 2), matrix_view<double>(out.data(), 2, head.classes()));
   const std::vector<std::int32_t> next = {7, 2};
   head.fit(rows(1, 2), next);
+  const std::vector<std::int32_t> forget = {7};
+  head.unlearn(rows(1, 1), forget);
 };
 
 }  // namespace analytic_subjects
@@ -72,6 +74,7 @@ void visit_analytic(F&& f) {
         head.merge(s);
         std::vector<double> out(head.classes());
         head.scores(rows(0, 1), matrix_view<double>(out.data(), 1, head.classes()));
+        head.subtract(s);
       });
   f(
       "recursive_least_squares",
