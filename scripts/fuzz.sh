@@ -29,12 +29,13 @@ done
 
 # Configure only the fuzz project and build only its targets, in parallel (Ninja when present:
 # CMake's Makefiles build the targets named on one command line one after the other).
+mkdir -p "$build"
 generator=()
 if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then generator=(-G Ninja); fi
 CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
   -DCONTINUA_WITH_CUDA=OFF -DCONTINUA_BUILD_TESTS=OFF -DCONTINUA_BUILD_BENCHMARKS=OFF \
-  -DCONTINUA_BUILD_EXAMPLES=OFF >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log" >&2; exit 1; }
+  -DCONTINUA_BUILD_EXAMPLES=OFF >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" --target "${targets[@]}" -j "$jobs"
 
 # Allocation stacks off: they cost most of the sanitizer's time per execution here; a finding
@@ -49,27 +50,47 @@ for t in "${targets[@]}"; do
   work=$build/corpus-work/$t
   findings=$build/findings/$t
   log=$build/logs/$t.log
-  rm -rf "$work" "$findings"
+  rm -rf "$work" "$findings" "$log" "$log.findings"
   mkdir -p "$work" "$findings" "$build/logs"
   cp -R "tests/fuzz/corpus/$t/." "$work/"
   echo "fuzz.sh: $t for ${seconds}s (log: ${log#$root/})"
   start=$(date +%s)
   rc=0
+  # Inputs of past findings (tests/fuzz/findings/<target>/) first: each runs once, and must pass.
+  past=()
+  if [ -d "tests/fuzz/findings/$t" ]; then
+    while IFS= read -r f; do past+=("$f"); done < <(find "tests/fuzz/findings/$t" -type f | sort)
+  fi
+  if [ ${#past[@]} -gt 0 ]; then
+    "$build/$t" "${past[@]}" >"$log.findings" 2>&1 || {
+      rc=$?
+      echo "  a past finding fails again (log: ${log#$root/}.findings):"
+      grep -E 'runtime error:|^SUMMARY: |continua fuzz finding|Running:' "$log.findings" | tail -3 | sed 's/^/  /' || true
+    }
+  fi
   # -timeout: one input taking 10 s is a finding (a hang or a runaway allocation loop).
-  timeout $((seconds + 300)) "$build/$t" -max_total_time="$seconds" -print_final_stats=1 \
-    -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" "${extra[@]}" "$work" \
-    >"$log" 2>&1 || rc=$?
+  # Edge values (tests/fuzz/*.dict) for the mutator to splice in: counters at their maximum, NaN.
+  dict=()
+  case $t in
+    fuzz_idx) dict=(-dict=tests/fuzz/idx.dict) ;;
+    *) dict=(-dict=tests/fuzz/checkpoint.dict) ;;
+  esac
+  if [ $rc -eq 0 ]; then
+    timeout $((seconds + 300)) "$build/$t" -max_total_time="$seconds" -print_final_stats=1 \
+      -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" "${dict[@]}" "${extra[@]}" \
+      "$work" >"$log" 2>&1 || rc=$?
+  fi
   elapsed=$(($(date +%s) - start))
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
-  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" 2>/dev/null | tail -1 || true)
+  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" 2>/dev/null | tail -1 || true)
+  cov=$(grep -so 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -so 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   result=ok
-  if [ $rc -ne 0 ] || grep -qE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |deadly signal|uncaught exception|continua fuzz finding' "$log" ||
+  if [ $rc -ne 0 ] || grep -sqE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |deadly signal|uncaught exception|continua fuzz finding' "$log" ||
     [ -n "$(ls -A "$findings")" ]; then
     result="FAIL (rc $rc)"
     status=1
-    grep -E '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |continua fuzz finding|uncaught|Test unit written' "$log" | head -5 | sed 's/^/  /'
+    grep -sE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |continua fuzz finding|uncaught|Test unit written' "$log" | head -5 | sed 's/^/  /' || true
   fi
   rows+=("$(printf '%-22s %12s %8s %7s %7s %6ss  %s' "$t" "${execs:--}" "${speed:--}" "${cov:--}" "${ft:--}" "$elapsed" "$result")")
 done
@@ -78,6 +99,7 @@ echo
 printf '%-22s %12s %8s %7s %7s %7s  %s\n' target executions exec/s cov ft time result
 for r in "${rows[@]}"; do echo "$r"; done
 if [ $status -ne 0 ]; then
-  echo "fuzz.sh: findings under ${build#$root/}/findings/ (reproduce: ./build/fuzz/<target> <file>)" >&2
+  echo "fuzz.sh: new findings under ${build#$root/}/findings/, past ones in tests/fuzz/findings/" \
+    "(reproduce: ./build/fuzz/<target> <file>)" >&2
 fi
 exit $status
