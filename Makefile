@@ -1,13 +1,13 @@
 # The two README commands. Everything else lives in CMakePresets.json and scripts/.
 JOBS ?= $(shell nproc)
 
-.PHONY: deps test demo bench format clean gpu-kit docs
+.PHONY: deps test demo bench format clean gpu-kit docs fuzz fuzz-smoke
 
 deps:
 	bash scripts/install-deps.sh
 
 # Warnings-as-errors build of every test, benchmark and example, all tests through ctest, then a
-# lean AddressSanitizer+UBSan run of the core tests.
+# lean AddressSanitizer+UBSan run of the core tests, then a few seconds of each fuzz target.
 test: deps
 	cmake --preset ci
 	cmake --build --preset ci -j $(JOBS)
@@ -15,6 +15,17 @@ test: deps
 	cmake --preset sanitize
 	cmake --build --preset sanitize -j $(JOBS)
 	ctest --preset sanitize -j $(JOBS)
+	$(MAKE) fuzz-smoke
+
+# libFuzzer targets (tests/fuzz, clang + ASan/UBSan, docs/fuzzing.md) over their seed corpora:
+# fuzz-smoke runs each a few seconds, fuzz FUZZ_SECONDS each; both fail on any finding.
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 5
+fuzz-smoke: deps
+	FUZZ_JOBS=$(JOBS) bash scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
+
+fuzz: deps
+	FUZZ_JOBS=$(JOBS) bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 demo: deps
 	cmake --preset release

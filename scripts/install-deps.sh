@@ -12,6 +12,7 @@ packages=(
   dataset-fashion-mnist
   python3 python3-pip
   doxygen
+  clang libclang-rt-14-dev  # libFuzzer + sanitizer runtimes for scripts/fuzz.sh (clang 14)
 )
 if [ ! -x /usr/local/cuda/bin/nvcc ]; then
   packages+=(libthrust-dev)

@@ -397,6 +397,26 @@ BOOST_FIXTURE_TEST_CASE(a_reader_in_memory_loads_the_same, fixture) {
   BOOST_TEST((snap(target) == snap(busy())));
 }
 
+BOOST_FIXTURE_TEST_CASE(save_bytes_is_the_file_image_and_load_bytes_reads_it_all_or_nothing,
+                        fixture) {
+  // The in-memory image equals, byte for byte, the file io::save writes for the same state.
+  const std::vector<unsigned char> image = io::save_bytes(busy());
+  BOOST_TEST((image == read_file(good)));
+  io::load_bytes(image, target);
+  BOOST_TEST((snap(target) == snap(busy())));
+  BOOST_TEST((io::save_bytes(target) == image));
+  // A damaged image is refused, naming the source, and the component keeps its state.
+  std::vector<unsigned char> damaged = image;
+  damaged[damaged.size() / 2] ^= 0x01;
+  const widget fresh;
+  const snapshot before = snap(fresh);
+  widget w = fresh;
+  const auto m = io_error_of([&] { io::load_bytes(damaged, w, "sent-state"); });
+  BOOST_TEST(has(m, "sent-state"));
+  BOOST_TEST(has(m, "CRC32 mismatch"));
+  BOOST_TEST((snap(w) == before));
+}
+
 // A describe_state that names a record twice is a bug in the component, reported by both walks.
 struct twice {
   static constexpr std::string_view checkpoint_kind = "test.twice";

@@ -341,6 +341,18 @@ void save(const std::filesystem::path& path, const C& c) {
   w.save(path);
 }
 
+// The checkpoint image io::save would write for `c` (header, records, CRC), in memory: for
+// sending a state elsewhere, or for comparing two states byte for byte. load_bytes and
+// checkpoint_reader::from_bytes read it back.
+template <checkpointable C>
+std::vector<unsigned char> save_bytes(const C& c) {
+  checkpoint_writer w(C::checkpoint_kind, C::checkpoint_schema);
+  state_saver v(w);
+  // Saving only reads: see the note on const at the top of this header.
+  const_cast<C&>(c).describe_state(v);
+  return w.bytes();
+}
+
 // Reads `r` into `c` itself: the kind and schema, every field in order (name, type, shape, and
 // each expect()), no record left over, then validate_state() of the parts and of the whole.
 // A throw leaves `c` partly read, so this is for objects that are thrown away on failure:
@@ -366,6 +378,13 @@ void load(const checkpoint_reader& r, C& c) {
   C next = c;
   read_fields(r, next);
   c = std::move(next);
+}
+
+// Loads a checkpoint image made by save_bytes (or read from anywhere) into `c`, all or nothing,
+// as load(reader, c) does; `source` names the image in error messages.
+template <checkpointable C>
+void load_bytes(std::vector<unsigned char> image, C& c, std::string source = "<memory>") {
+  load(checkpoint_reader::from_bytes(std::move(image), std::move(source)), c);
 }
 
 // Loads the checkpoint file at `path` into `c`, all or nothing, as load(reader, c) does.
