@@ -7,7 +7,8 @@ deps:
 	bash scripts/install-deps.sh
 
 # Warnings-as-errors build of every test, benchmark and example, all tests through ctest, then a
-# lean AddressSanitizer+UBSan run of the core tests, then a few seconds of each fuzz target.
+# lean AddressSanitizer+UBSan run of one suite of every family, then a few seconds of each fuzz
+# target.
 test: deps
 	cmake --preset ci
 	cmake --build --preset ci -j $(JOBS)
