@@ -268,7 +268,8 @@ struct scatter_columns_fn {
 template <class T, class Space = host_space>
 buffer<T, Space> one_hot(const class_index::change& c) {
   const std::size_t k = c.classes();
-  std::vector<T> host(c.columns().size() * k, T(0));
+  std::vector<T> host(
+      checked_mul(c.columns().size(), k, "continua::analytic::one_hot", "rows * classes"), T(0));
   for (std::size_t i = 0; i < c.columns().size(); ++i) host[i * k + c.columns()[i]] = T(1);
   buffer<T, Space> out(host.size());
   out.assign_from_host(host);
