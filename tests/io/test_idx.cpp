@@ -426,6 +426,14 @@ BOOST_AUTO_TEST_CASE(integer_conversion_refuses_values_that_do_not_fit) {
       {"element 0", "-1", "uint32"});
   // Into floating types nothing changes: NaN stays NaN.
   BOOST_TEST(std::isnan(a.to_vector<double>()[2]));
+  // A hand-built array whose dims overflow size_t (size() wraps to 0 here) or promise more than
+  // its data holds is refused, not read past.
+  const idx_array wraps{idx_type::u8, {std::size_t{1} << 32, std::size_t{1} << 32, 2}, bytes_t(4)};
+  BOOST_CHECK_THROW((void)wraps.to_vector<float>(), continua::invalid_argument);
+  BOOST_CHECK_THROW((void)wraps.get<float>(0), continua::invalid_argument);
+  const idx_array short_data{idx_type::f64, {4}, bytes_t(16)};
+  BOOST_TEST(short_data.get<double>(1) == 0.0);
+  BOOST_CHECK_THROW((void)short_data.get<double>(2), continua::invalid_argument);
 }
 
 // Issue 10: no cap on what a gzip file inflates to. The declared data size is now checked

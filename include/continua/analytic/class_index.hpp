@@ -284,8 +284,10 @@ void scatter_columns(const class_index::change& c, const buffer<T, Space>& src, 
                      buffer<T, Space>& dst, T sign = T(1)) {
   constexpr std::string_view context = "continua::analytic::scatter_columns";
   const std::size_t from = c.columns().size();
-  require_same_size(context, "source", src.size(), "rows * source columns", rows * from);
-  require_same_size(context, "destination", dst.size(), "rows * classes", rows * c.classes());
+  require_same_size(context, "source", src.size(), "rows * source columns",
+                    checked_mul(rows, from, context, "rows * source columns"));
+  require_same_size(context, "destination", dst.size(), "rows * classes",
+                    checked_mul(rows, c.classes(), context, "rows * classes"));
   if (from == 0 || rows == 0) return;
   buffer<std::uint32_t, Space> columns(from);
   columns.assign_from_host(c.columns());

@@ -175,7 +175,8 @@ struct idx_array {
   std::vector<std::size_t> dims;
   std::vector<std::uint8_t> data;
 
-  // Number of elements (product of dims; 0 when dims is empty).
+  // Number of elements (product of dims; 0 when dims is empty). Wraps for dims whose product
+  // exceeds SIZE_MAX (never for a parsed array); get and to_vector check the product.
   std::size_t size() const noexcept {
     if (dims.empty()) return 0;
     std::size_t n = 1;
@@ -211,9 +212,10 @@ struct idx_array {
   // takes the unchecked loop (the Fashion-MNIST path, ubyte to float, costs nothing extra).
   template <class T>
   std::vector<T> to_vector(T scale = T(1)) const {
-    const std::size_t n = size();
-    require_same_size("continua::io::idx_array::to_vector", "data bytes", data.size(),
-                      "dims * element size", n * idx_type_size(type));
+    constexpr std::string_view context = "continua::io::idx_array::to_vector";
+    const std::size_t n = checked_size(context);
+    require_same_size(context, "data bytes", data.size(), "dims * element size",
+                      checked_mul(n, idx_type_size(type), context, "elements * element size"));
     std::vector<T> out(n);
     switch (type) {
       case idx_type::u8:
@@ -253,11 +255,22 @@ struct idx_array {
   }
 
  private:
+  // size() with the product checked (a hand-built array may have any dims).
+  std::size_t checked_size(std::string_view context) const {
+    if (dims.empty()) return 0;
+    std::size_t n = 1;
+    for (std::size_t d : dims) n = checked_mul(n, d, context, "product of dims");
+    return n;
+  }
   template <class E, class T>
   T load(std::size_t i) const {
-    require(
-        i < size(), "continua::io::idx_array::get",
-        "index " + std::to_string(i) + " out of range for " + std::to_string(size()) + " elements");
+    constexpr std::string_view context = "continua::io::idx_array::get";
+    const std::size_t n = checked_size(context);
+    // Also within data: a hand-built array may hold fewer bytes than its dims say.
+    if (i >= n || i >= data.size() / sizeof(E))
+      throw invalid_argument(std::string(context) + ": index " + std::to_string(i) +
+                             " out of range for " + std::to_string(n) + " elements (" +
+                             std::to_string(data.size()) + " data bytes)");
     E e;
     std::memcpy(&e, data.data() + i * sizeof(E), sizeof(E));
     if constexpr (std::is_integral_v<T>)
