@@ -548,6 +548,16 @@ BOOST_AUTO_TEST_CASE(a_step_at_the_maximum_count_saturates) {
   const double mu = 0.9 * mu0[0] + 0.1 * gi, nu = 0.999 * nu0[0] + 0.001 * gi * gi;
   BOOST_TEST(p_at[0] == p[0] - 1e-2 * mu / (std::sqrt(nu) + 1e-8),
              boost::test_tools::tolerance(1e-12));
+  // Schedules read counts up to the maximum without overflow, whatever their period: the
+  // cyclical period 2 * half_period overflowed int64 for half periods above INT64_MAX / 2, and
+  // warmup_cosine_schedule computed decay_steps - warmup_steps before refusing warmup_steps < 0.
+  const std::int64_t half = std::numeric_limits<std::int64_t>::max() / 2 + 1;  // 2^62
+  const double expected = 0.1 + 0.9 * (static_cast<double>(max) / static_cast<double>(half));
+  BOOST_TEST(o::cyclical_schedule(0.1, 1.0, half)(max) == expected,
+             boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(o::cyclical_schedule(0.1, 1.0, half)(0) == 0.1);
+  BOOST_CHECK_THROW(o::warmup_cosine_schedule(1.0, std::numeric_limits<std::int64_t>::min(), 10),
+                    continua::invalid_argument);
 }
 
 BOOST_FIXTURE_TEST_CASE(missing_file, fixture) {

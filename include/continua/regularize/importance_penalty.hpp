@@ -117,10 +117,11 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
  private:
   // The observation counter refuses to wrap (to 0, which would read as "nothing observed"):
   // an observe at UINT64_MAX throws before anything changes. Only a loaded state gets there.
+  // (No string is built unless it throws: observe runs every step.)
   void check_counter() const {
-    require(observed_ < std::numeric_limits<std::uint64_t>::max(), observe_context,
-            std::string(Counter.text) +
-                " is at its maximum (2^64 - 1); consolidate before observing more");
+    if (observed_ == std::numeric_limits<std::uint64_t>::max())
+      throw invalid_argument(std::string(observe_context) + ": " + Counter.text +
+                             " is at its maximum (2^64 - 1); consolidate before observing more");
   }
 
   static constexpr const char* observe_context = detail::call_context<Name, "::observe">.text;
