@@ -387,6 +387,40 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(forged_checkpoints_are_refused_and_leave_the_head_
   std::filesystem::remove(bad);
 }
 
+// Issue 10: features * features wrapped to 0 for 2^32 features, so a head allocated nothing and
+// then wrote its diagonal through a null pointer. Every size product from a caller is now checked.
+BOOST_AUTO_TEST_CASE(sizes_whose_product_overflows_are_refused_before_allocating) {
+  const std::size_t big = std::size_t{1} << 32;
+  const auto message = [](auto&& make) -> std::string {
+    try {
+      make();
+    } catch (const continua::invalid_argument& e) {
+      return e.what();
+    }
+    return "<no invalid_argument thrown>";
+  };
+  const std::string chol =
+      message([&] { an::analytic_classifier<double, an::cholesky> head({}, big); });
+  BOOST_TEST_INFO(chol);
+  BOOST_TEST(
+      (chol.find("continua::analytic::cholesky") != std::string::npos &&
+       chol.find("features * features = 4294967296 * 4294967296 overflows") != std::string::npos));
+  const std::string wood =
+      message([&] { an::analytic_classifier<double, an::woodbury> head({}, big); });
+  BOOST_TEST_INFO(wood);
+  BOOST_TEST(wood.find("features * features") != std::string::npos);
+  const std::string stats = message([&] { an::sufficient_statistics<double> st(big); });
+  BOOST_TEST_INFO(stats);
+  BOOST_TEST(stats.find("sufficient_statistics: features * features") != std::string::npos);
+  const std::string layer =
+      message([&] { an::random_features<double> f({.inputs = big, .outputs = big}); });
+  BOOST_TEST_INFO(layer);
+  BOOST_TEST(layer.find("outputs * inputs") != std::string::npos);
+  // Just below the limit the product is computed exactly (no allocation is attempted here).
+  BOOST_TEST(continua::checked_mul(big - 1, big + 1, "c", "w") ==
+             std::numeric_limits<std::size_t>::max());
+}
+
 // Statistics refuse forged bookkeeping and NaN the same way.
 BOOST_AUTO_TEST_CASE(forged_statistics_checkpoints_are_refused) {
   const data_set s = make_data(30, 4, 3, 8);

@@ -4,10 +4,15 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "../common/files.hpp"
+#include "../common/forge.hpp"
 #include "continua/analytic/dual_stream.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/io/state.hpp"
@@ -210,6 +215,79 @@ BOOST_AUTO_TEST_CASE(layer_and_dual_stream_checkpoints_resume_bit_identically) {
   BOOST_TEST(d.compensation_stream().outputs() == 0u);
   std::filesystem::remove(path);
   std::filesystem::remove(dir / "continua_test_layer.ckpt");
+}
+
+// Issue 10: a DS-AL checkpoint intact as a file but holding impossible bookkeeping or non-finite
+// matrices in either stream is refused by io::load naming the part, and the model is unchanged.
+BOOST_AUTO_TEST_CASE(forged_dual_stream_checkpoints_are_refused_and_leave_the_model_unchanged) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto good = dir / "continua_test_dsal_good.ckpt";
+  const auto bad = dir / "continua_test_dsal_forged.ckpt";
+  const auto s = analytic_test::make_data(60, 6, 3, 8);
+  const an::dual_stream_options opt{
+      .main = {.gamma = 1.0}, .compensation = {.gamma = 0.5}, .compensation_ratio = 0.8};
+  const auto rows = [&](std::size_t first, std::size_t n) {
+    return matrix_view<const double>(s.x.data() + first * 6, n, 6);
+  };
+  an::dual_stream_classifier<double> a(opt, 6, 6);
+  a.fit(rows(0, 30), rows(0, 30), std::span(s.labels).first(30));
+  continua::io::save(good, a);
+  an::dual_stream_classifier<double> target(opt, 6, 6);
+  target.fit(rows(30, 30), rows(30, 30), std::span(s.labels).subspan(30, 30));
+  std::vector<double> before(60 * target.classes());
+  target.scores(rows(0, 60), rows(0, 60), matrix_view<double>(before.data(), 60, target.classes()));
+  const auto labels = target.labels();
+
+  using i32s = std::vector<std::int32_t>;
+  using u64s = std::vector<std::uint64_t>;
+  using f64s = std::vector<double>;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<std::pair<std::string, std::function<void()>>> forgeries = {
+      {"appears twice",
+       [&] {
+         continua_test::forge<std::int32_t>(good, bad, "main/classes/labels",
+                                            [](i32s& v) { v[1] = v[0]; });
+       }},
+      {"is negative",
+       [&] {
+         continua_test::forge<std::int32_t>(good, bad, "main/classes/labels",
+                                            [](i32s& v) { v[0] = -1; });
+       }},
+      {"the counts sum to",
+       [&] {
+         continua_test::forge<std::uint64_t>(good, bad, "main/classes/counts",
+                                             [](u64s& v) { v[2] += 5; });
+       }},
+      {"main/regressor/state",
+       [&] {
+         continua_test::forge<double>(good, bad, "main/regressor/state/gram",
+                                      [&](f64s& v) { v[3] = nan; });
+       }},
+      {"compensation/state",
+       [&] {
+         continua_test::forge<double>(good, bad, "compensation/state/cross",
+                                      [&](f64s& v) { v[1] = -nan; });
+       }},
+      {"compensation/state", [&] {
+         continua_test::forge<double>(good, bad, "compensation/state/gram", [](f64s& v) {
+           v[0] = std::numeric_limits<double>::infinity();
+         });
+       }}};
+  for (const auto& [expected, make] : forgeries) {
+    make();
+    const std::string m = continua_test::io_error_of([&] { continua::io::load(bad, target); });
+    BOOST_TEST_INFO("expected '" << expected << "' in: " << m);
+    BOOST_TEST(m.find(expected) != std::string::npos);
+    BOOST_TEST(target.labels() == labels);
+    std::vector<double> after(60 * target.classes());
+    target.scores(rows(0, 60), rows(0, 60),
+                  matrix_view<double>(after.data(), 60, target.classes()));
+    BOOST_TEST(after == before);
+  }
+  continua::io::load(good, target);  // the untouched file still loads
+  BOOST_TEST(target.labels() == a.labels());
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
 
 #if CONTINUA_TEST_THRUST

@@ -1,6 +1,6 @@
 // forge: copies a checkpoint record by record with the elements of one record changed by an edit,
 // so a test can hand a loader a file that is intact as a file (kind, names, types, shapes, CRC)
-// but holds a state no component can be in. Shared by the analytic and replay suites.
+// but holds a state no component can be in. Shared by the analytic, replay and regularize suites.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
@@ -40,6 +40,16 @@ void forge(const std::filesystem::path& from, const std::filesystem::path& to,
         break;
       case io::dtype::i32:
         copy(std::type_identity<std::int32_t>{});
+        break;
+      case io::dtype::u32:
+        copy(std::type_identity<std::uint32_t>{});
+        break;
+      case io::dtype::i64:
+        copy(std::type_identity<std::int64_t>{});
+        break;
+      case io::dtype::boolean:
+        if (!rec.shape.empty()) BOOST_FAIL("forge: record " << rec.name << " is a bool array");
+        w.add_scalar(rec.name, r.get_scalar<bool>(rec.name));
         break;
       case io::dtype::u64:
         copy(std::type_identity<std::uint64_t>{});

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cmath>
@@ -386,6 +387,85 @@ BOOST_AUTO_TEST_CASE(writer_validates_before_touching_the_file) {
   // get() out of range is an argument error, not undefined behaviour.
   BOOST_CHECK_THROW((void)continua::io::parse_idx(small_ubyte()).get<int>(6),
                     continua::invalid_argument);
+}
+
+// Issue 10: a float element converted to an integer type was a static_cast (UB for NaN, Inf or
+// out of range; a silent wrap for a narrowing integer). Now only values the type holds exactly
+// convert; every other one throws naming the element and its value.
+BOOST_AUTO_TEST_CASE(integer_conversion_refuses_values_that_do_not_fit) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> v = {3.0, -128.0, std::nan(""), inf, 1.7e308, 2.5, 255.0, 2147483648.0};
+  const idx_array a = idx_array::from_values<double>({v.size()}, v);
+  // Values that fit convert exactly.
+  BOOST_TEST(a.get<std::int8_t>(0) == 3);
+  BOOST_TEST(a.get<std::int8_t>(1) == -128);
+  BOOST_TEST(a.get<std::uint8_t>(6) == 255);
+  BOOST_TEST(a.get<std::int64_t>(7) == std::int64_t{2147483648});
+  expect_io_error([&] { (void)a.get<int>(2); }, {"element 2", "nan", "int32"});
+  expect_io_error([&] { (void)a.get<int>(3); }, {"element 3", "inf", "int32"});
+  expect_io_error([&] { (void)a.get<std::uint8_t>(4); }, {"element 4", "e+308", "uint8"});
+  expect_io_error([&] { (void)a.get<int>(5); }, {"element 5", "2.5"});
+  expect_io_error([&] { (void)a.get<std::uint8_t>(1); }, {"element 1", "-128", "uint8"});
+  expect_io_error([&] { (void)a.get<std::int32_t>(7); }, {"element 7", "2147483648"});
+  // The bounds of int32 from float: 2^31 does not fit (float(INT32_MAX) rounds up to it).
+  const std::vector<float> f = {-2147483648.0f, 2147483648.0f};
+  const idx_array b = idx_array::from_values<float>({2}, f);
+  BOOST_TEST(b.get<std::int32_t>(0) == std::numeric_limits<std::int32_t>::min());
+  expect_io_error([&] { (void)b.get<std::int32_t>(1); }, {"element 1", "2147483648"});
+  // to_vector: the first element that does not fit is named, and a product that overflows too.
+  expect_io_error([&] { (void)a.to_vector<int>(); }, {"to_vector", "element 2", "nan"});
+  const std::vector<std::int32_t> big = {1, 70000};
+  const idx_array c = idx_array::from_values<std::int32_t>({2}, big);
+  expect_io_error([&] { (void)c.to_vector<std::int16_t>(); }, {"element 1", "70000", "int16"});
+  BOOST_TEST(c.to_vector<std::int32_t>(2) == (std::vector<std::int32_t>{2, 140000}));
+  expect_io_error([&] { (void)c.to_vector<std::int32_t>(40000); },
+                  {"element 1", "70000", "times scale 40000 overflows"});
+  const std::vector<std::int8_t> neg = {-1};
+  expect_io_error(
+      [&] { (void)idx_array::from_values<std::int8_t>({1}, neg).to_vector<std::uint32_t>(); },
+      {"element 0", "-1", "uint32"});
+  // Into floating types nothing changes: NaN stays NaN.
+  BOOST_TEST(std::isnan(a.to_vector<double>()[2]));
+  // A hand-built array whose dims overflow size_t (size() wraps to 0 here) or promise more than
+  // its data holds is refused, not read past.
+  const idx_array wraps{idx_type::u8, {std::size_t{1} << 32, std::size_t{1} << 32, 2}, bytes_t(4)};
+  BOOST_CHECK_THROW((void)wraps.to_vector<float>(), continua::invalid_argument);
+  BOOST_CHECK_THROW((void)wraps.get<float>(0), continua::invalid_argument);
+  const idx_array short_data{idx_type::f64, {4}, bytes_t(16)};
+  BOOST_TEST(short_data.get<double>(1) == 0.0);
+  BOOST_CHECK_THROW((void)short_data.get<double>(2), continua::invalid_argument);
+}
+
+// Issue 10: no cap on what a gzip file inflates to. The declared data size is now checked
+// against idx_read_options::max_bytes before anything is allocated or inflated, plain or gzip.
+BOOST_AUTO_TEST_CASE(declared_size_is_capped_by_the_read_limit) {
+  // 16 MiB of zeros in a ~16 KB gzip.
+  const std::size_t n = std::size_t{1} << 24;
+  const idx_array zeros{idx_type::u8, {n}, bytes_t(n, 0)};
+  const bytes_t gz = continua::io::encode_idx(zeros, idx_compression::gzip);
+  const bytes_t plain = continua::io::encode_idx(zeros);
+  BOOST_TEST(gz.size() < n / 100);
+  const continua::io::idx_read_options small{.max_bytes = n - 1};
+  for (const bytes_t* file : {&gz, &plain}) {
+    expect_io_error([&] { (void)continua::io::parse_idx(*file, "zeros", small); },
+                    {"zeros", std::to_string(n) + " data bytes",
+                     "limit of " + std::to_string(n - 1), "idx_read_options::max_bytes"});
+    const idx_array back =
+        continua::io::parse_idx(*file, "zeros", continua::io::idx_read_options{.max_bytes = n});
+    BOOST_TEST(back.data.size() == n);
+    BOOST_TEST(std::all_of(back.data.begin(), back.data.end(), [](auto b) { return b == 0; }));
+  }
+  // The default (1 GiB) reads it, and read_idx takes the same options.
+  BOOST_TEST(continua::io::parse_idx(gz).size() == n);
+  temp_dir dir;
+  const fs::path p = dir.file("zeros.idx.gz", gz);
+  expect_io_error([&] { (void)continua::io::read_idx(p, small); }, {p.string(), "limit of"});
+  BOOST_TEST(continua::io::read_idx(p).size() == n);
+  // A header declaring 4 GiB in a tiny gzip is refused under the default before inflating.
+  const bytes_t huge_header = {0, 0, 0x08, 2, 0, 1, 0, 0, 0, 1, 0, 0};
+  const bytes_t huge_gz = continua::io::detail::gzip_bytes(huge_header);
+  expect_io_error([&] { (void)continua::io::parse_idx(huge_gz); },
+                  {"4294967296 data bytes", "limit of 1073741824"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

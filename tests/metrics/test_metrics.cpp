@@ -162,6 +162,15 @@ BOOST_AUTO_TEST_CASE(matrix_set_at_has) {
 
 BOOST_AUTO_TEST_CASE(matrix_rejects_bad_input_and_keeps_state) {
   BOOST_CHECK_THROW(m::accuracy_matrix(0), continua::invalid_argument);
+  // Issue 10: tasks * tasks wrapped to 0 for 2^32 tasks, leaving an empty matrix that set()
+  // wrote past. Now the product is checked before anything is allocated.
+  try {
+    m::accuracy_matrix huge(std::size_t{1} << 32);
+    BOOST_FAIL("2^32 tasks must be refused");
+  } catch (const continua::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()).find("tasks * tasks = 4294967296 * 4294967296 overflows") !=
+               std::string::npos);
+  }
   m::accuracy_matrix r(3);
   r.set(1, 1, 0.75);
   const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/forge.hpp"
 #include "common.hpp"
 #include "continua/io/state.hpp"
 #include "continua/optim/aliases.hpp"
@@ -393,6 +394,78 @@ BOOST_AUTO_TEST_CASE(forged_meaningless_states_are_refused_and_change_nothing) {
   io::load(bad, si_b);
   BOOST_TEST(si_b.tasks() == si.tasks());
   refused(si_b, "t0/importance", 0, not_a_number, "importance[0] is nan");
+
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
+}
+
+// Issue 10: the counters must agree with what is stored. After exercise() (2 tasks consolidated,
+// 3 observations of the third pending), a file claiming no pending observation while the
+// accumulator holds some, or no task while the importance is non-zero, is refused; a counter at
+// its maximum makes the next observe / consolidate throw instead of wrapping to 0.
+BOOST_AUTO_TEST_CASE(counters_that_contradict_the_stored_state_are_refused) {
+  const auto good = reg_test::temp_path("counter_good.ckpt");
+  const auto bad = reg_test::temp_path("counter_bad.ckpt");
+  auto refused = [&](auto& reg, const std::string& record, double value,
+                     const std::string& fragment) {
+    BOOST_TEST_CONTEXT("record " << record << " = " << value) {
+      reg_test::forge(good, bad, record, 0, value);
+      throws_and_keeps_state<continua::io_error>(
+          reg, [&](auto& x) { io::load(bad, x); }, fragment);
+    }
+  };
+  const std::string pending = "but it must be 0 because the counter says nothing was observed";
+  const std::string no_task = "but it must be 0 because tasks = 0: no task was consolidated";
+  auto check = [&](auto a, const std::string& counter, const std::vector<std::string>& pending_bufs,
+                   const std::vector<std::string>& task_bufs) {
+    exercise<V>(a);
+    io::save(good, a);
+    auto b = a;
+    b.consolidate(p0);  // another state, which every refused load must keep
+    for (const auto& buf : pending_bufs) refused(b, counter, 0, "tensor 0: " + buf + "[0] is ");
+    refused(b, counter, 0, pending);
+    refused(b, counter, 0, "(" + counter + " = 0, tasks = 2)");
+    for (const auto& buf : task_bufs) refused(b, "tasks", 0, "tensor 0: " + buf + "[0] is ");
+    refused(b, "tasks", 0, no_task);
+    // A counter at its maximum loads (it is consistent), but cannot count further.
+    continua_test::forge<std::uint64_t>(good, bad, counter, [](std::vector<std::uint64_t>& v) {
+      v[0] = std::numeric_limits<std::uint64_t>::max();
+    });
+    io::load(bad, b);
+    const V g = reg_test::pseudo_random(n, 99);
+    throws_and_keeps_state<continua::invalid_argument>(
+        b,
+        [&](auto& x) {
+          if constexpr (requires { x.observe(g, g); })
+            x.observe(g, g);
+          else
+            x.observe(g);
+        },
+        counter + " is at its maximum");
+    continua_test::forge<std::uint64_t>(good, bad, "tasks", [](std::vector<std::uint64_t>& v) {
+      v[0] = std::numeric_limits<std::uint64_t>::max();
+    });
+    io::load(bad, b);
+    throws_and_keeps_state<continua::invalid_argument>(
+        b, [&](auto& x) { x.consolidate(p0); }, "tasks is at its maximum");
+  };
+  check(r::ewc<V>({}, p0), "samples", {"accum"}, {"fisher"});
+  check(r::ewc<V>({.mode = r::ewc_mode::online, .decay = 0.5}, p0), "samples", {"accum"},
+        {"fisher"});
+  check(r::mas<V>({}, p0), "samples", {"accum"}, {"importance"});
+  check(r::synaptic_intelligence<V>({}, p0), "steps", {"omega"}, {"importance"});
+  check(r::rwalk<V>({}, p0), "steps", {"task_score"}, {"score"});
+
+  // L2 anchor: only the task counter, which refuses to wrap as well.
+  r::l2_anchor<V> l({}, p0);
+  l.consolidate(p0);
+  io::save(good, l);
+  continua_test::forge<std::uint64_t>(good, bad, "tasks", [](std::vector<std::uint64_t>& v) {
+    v[0] = std::numeric_limits<std::uint64_t>::max();
+  });
+  io::load(bad, l);
+  throws_and_keeps_state<continua::invalid_argument>(
+      l, [&](auto& x) { x.consolidate(p0); }, "tasks is at its maximum");
 
   std::filesystem::remove(good);
   std::filesystem::remove(bad);

@@ -541,6 +541,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(forged_bases_are_refused_and_change_nothing, C, co
   std::filesystem::copy_file(good.path, bad.path,
                              std::filesystem::copy_options::overwrite_existing);
   refused(capped, "above max_rank");
+  // Issue 10: the counters agree with the basis: only consolidate() adds columns, counting a task.
+  reg_test::forge(good.path, bad.path, "tasks", 0, 0.0);
+  refused(other, "but tasks = 0");
 
   // Rounding-level change of one entry: still orthonormal to the tolerance, so it loads.
   const double nudge = 4 * static_cast<double>(std::numeric_limits<T>::epsilon());

@@ -472,7 +472,73 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(forged_class_balanced_checkpoints_are_refused_unch
                edit<std::uint64_t>("class_seen", [](u64& v) { v[0] += 1; })});
   f.push_back(
       {"duplicate class label", edit<std::int32_t>("class_labels", [](auto& v) { v[1] = v[0]; })});
+  // Issue 10: per-class counts whose sum wraps around to `seen` (two of them 2^63 too large)
+  // passed the check that the sum equals seen.
+  f.push_back(
+      {"the sum of the per-class seen counts", edit<std::uint64_t>("class_seen", [](u64& v) {
+         v[1] += std::uint64_t{1} << 63;
+         v[2] += std::uint64_t{1} << 63;
+       })});
   forged_case<s::class_balanced_buffer<T>>(f);
+}
+
+// Issue 10: a loaded stream counter `seen` at UINT64_MAX made the next add() draw from an empty
+// range (division by zero) or wrap the stream positions. An add() that would take seen past
+// UINT64_MAX now throws, naming the counter, and leaves the buffer as it was; one row below the
+// limit still adds. `raise(good, bad, by)` forges a checkpoint whose stream is `by` rows longer.
+template <class B, class Raise>
+void saturated_stream_case(Raise&& raise) {
+  using T = typename snapshot<B>::T;
+  const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+  const auto rows = stream_rows<T>(0, 24);
+  std::vector<std::int32_t> labels(24);
+  for (std::size_t t = 0; t < labels.size(); ++t) labels[t] = static_cast<std::int32_t>(t % 3);
+  B a({.capacity = 8, .feature_dim = 3, .seed = 5});
+  a.add(std::span<const T>(rows.data(), 3 * 20), std::span<const std::int32_t>(labels.data(), 20));
+  temp_file good, bad;
+  io::save(good.path, a);
+  raise(good.path, bad.path, max - 1 - a.seen());
+  B b({.capacity = 8, .feature_dim = 3, .seed = 5});
+  io::load(bad.path, b);
+  BOOST_TEST_REQUIRE(b.seen() == max - 1);
+  const auto one = std::span<const T>(rows.data() + 60, 3);
+  const auto one_label = std::span<const std::int32_t>(labels.data() + 20, 1);
+  b.add(one, one_label);  // seen becomes UINT64_MAX: still counted
+  BOOST_TEST(b.seen() == max);
+  BOOST_TEST(b.size() == 8u);
+  const snapshot<B> before(b);
+  try {
+    b.add(one, one_label);
+    BOOST_FAIL("add past UINT64_MAX rows did not throw");
+  } catch (const continua::invalid_argument& e) {
+    const std::string m = e.what();
+    BOOST_TEST_INFO(m);
+    BOOST_TEST((m.find("::add") != std::string::npos &&
+                m.find("seen = 18446744073709551615") != std::string::npos &&
+                m.find("overflowing") != std::string::npos));
+  }
+  BOOST_TEST((snapshot<B>(b) == before));
+  std::vector<T> f(6);
+  std::vector<std::int32_t> l(2);
+  b.sample_batch(f, l);  // sampling still works
+}
+
+BOOST_AUTO_TEST_CASE(reservoir_refuses_to_count_past_uint64_max) {
+  saturated_stream_case<s::reservoir_buffer<double>>(
+      [](const fs::path& from, const fs::path& to, std::uint64_t by) {
+        forge<std::uint64_t>(from, to, "seen", [by](std::vector<std::uint64_t>& v) { v[0] += by; });
+      });
+}
+
+BOOST_AUTO_TEST_CASE(class_balanced_refuses_to_count_past_uint64_max) {
+  saturated_stream_case<s::class_balanced_buffer<double>>(
+      [](const fs::path& from, const fs::path& to, std::uint64_t by) {
+        temp_file mid;
+        forge<std::uint64_t>(from, mid.path, "seen",
+                             [by](std::vector<std::uint64_t>& v) { v[0] += by; });
+        forge<std::uint64_t>(mid.path, to, "class_seen",
+                             [by](std::vector<std::uint64_t>& v) { v[0] += by; });
+      });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

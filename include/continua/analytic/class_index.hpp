@@ -268,7 +268,8 @@ struct scatter_columns_fn {
 template <class T, class Space = host_space>
 buffer<T, Space> one_hot(const class_index::change& c) {
   const std::size_t k = c.classes();
-  std::vector<T> host(c.columns().size() * k, T(0));
+  std::vector<T> host(
+      checked_mul(c.columns().size(), k, "continua::analytic::one_hot", "rows * classes"), T(0));
   for (std::size_t i = 0; i < c.columns().size(); ++i) host[i * k + c.columns()[i]] = T(1);
   buffer<T, Space> out(host.size());
   out.assign_from_host(host);
@@ -283,8 +284,10 @@ void scatter_columns(const class_index::change& c, const buffer<T, Space>& src, 
                      buffer<T, Space>& dst, T sign = T(1)) {
   constexpr std::string_view context = "continua::analytic::scatter_columns";
   const std::size_t from = c.columns().size();
-  require_same_size(context, "source", src.size(), "rows * source columns", rows * from);
-  require_same_size(context, "destination", dst.size(), "rows * classes", rows * c.classes());
+  require_same_size(context, "source", src.size(), "rows * source columns",
+                    checked_mul(rows, from, context, "rows * source columns"));
+  require_same_size(context, "destination", dst.size(), "rows * classes",
+                    checked_mul(rows, c.classes(), context, "rows * classes"));
   if (from == 0 || rows == 0) return;
   buffer<std::uint32_t, Space> columns(from);
   columns.assign_from_host(c.columns());

@@ -108,7 +108,7 @@ class analytic_classifier {
   std::vector<std::int32_t> predict(matrix_input<T, Space> x) const {
     constexpr std::string_view context = "continua::analytic::analytic_classifier::predict";
     require(index_.has_rows(), context, "no class has learned rows: nothing to predict");
-    buffer<T, Space> s(x.rows() * classes());
+    buffer<T, Space> s(checked_mul(x.rows(), classes(), context, "rows * classes"));
     scores(x, detail::view(s, x.rows(), classes()));
     return argmax(s.to_host(), x.rows());
   }
@@ -161,7 +161,8 @@ class analytic_classifier {
     auto change =
         sign > 0 ? index_.plan_merge(context, s.index()) : index_.plan_subtract(context, s.index());
     // The statistics' XᵀY in this head's column order.
-    buffer<T, Space> cross(features() * change.classes());
+    buffer<T, Space> cross(
+        checked_mul(features(), change.classes(), context, "features * classes"));
     scatter_columns(change, s.cross_buffer(), features(), cross);
     rls_.add_statistics(s.gram(), detail::view(std::as_const(cross), features(), change.classes()),
                         T(sign));

@@ -82,7 +82,7 @@ class dual_stream_classifier {
     const std::size_t k = main.classes();
     // The batch's columns in the updated main stream (all known now).
     buffer<T, Space> y = one_hot<T, Space>(main.index().plan_add(c, labels));
-    buffer<T, Space> s(n * k);
+    buffer<T, Space> s(checked_mul(n, k, c, "rows * classes"));
     main.scores(x_main, detail::view(s, n, k));
     for_each_index(Space{}, y.size(), detail::residual_fn<T>{y.data(), s.data()});
     comp_.fit(x_comp, detail::view(std::as_const(y), n, k));
@@ -97,7 +97,8 @@ class dual_stream_classifier {
                       "rows of the main features", x_main.rows());
     main_.scores(x_main, out);
     const std::size_t k = classes();
-    buffer<T, Space> extra(x_comp.rows() * k);
+    buffer<T, Space> extra(checked_mul(
+        x_comp.rows(), k, "continua::analytic::dual_stream_classifier::scores", "rows * classes"));
     if (comp_.outputs() == k) {
       // In out's storage order, so the two add elementwise.
       comp_.predict(x_comp, matrix_view<T, Space>(extra.data(), x_comp.rows(), k, out.order()));
@@ -110,7 +111,8 @@ class dual_stream_classifier {
   std::vector<std::int32_t> predict(matrix_input<T, Space> x_main,
                                     matrix_input<T, Space> x_comp) const {
     const std::size_t n = x_main.rows();
-    buffer<T, Space> s(n * classes());
+    buffer<T, Space> s(checked_mul(
+        n, classes(), "continua::analytic::dual_stream_classifier::predict", "rows * classes"));
     scores(x_main, x_comp, detail::view(s, n, classes()));
     return main_.argmax(s.to_host(), n);
   }

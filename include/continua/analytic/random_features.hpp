@@ -97,7 +97,7 @@ class random_features {
                    opt.weight_scale, "must be finite and > 0");
     require_option(std::isfinite(opt.bias_scale) && opt.bias_scale >= 0, c, "bias_scale",
                    opt.bias_scale, "must be finite and >= 0");
-    w_ = buffer<T, Space>(opt.outputs * opt.inputs);
+    w_ = buffer<T, Space>(checked_mul(opt.outputs, opt.inputs, c, "outputs * inputs"));
     b_ = buffer<T, Space>(opt.outputs);
     // Streams 0 and 1 of the seed: W and b are independent and identical on every backend.
     fill_normal(w_, philox_key{opt.seed, 0}, 0, 0.0,

@@ -101,7 +101,13 @@ struct woodbury {
    public:
     state() = default;
     state(std::size_t features, std::size_t outputs, const rls_options& opt)
-        : d_(features), k_(outputs), opt_(opt), r_(features * features), w_(features * outputs) {
+        : d_(features),
+          k_(outputs),
+          opt_(opt),
+          r_(checked_mul(features, features, "continua::analytic::woodbury::state",
+                         "features * features")),
+          w_(checked_mul(features, outputs, "continua::analytic::woodbury::state",
+                         "features * outputs")) {
       detail::set_identity(detail::view(r_, d_, d_), T(1.0 / opt.gamma));
     }
 
@@ -120,7 +126,7 @@ struct woodbury {
       const std::size_t n = x.rows();
       const auto p = ensure(p_, n * d_, n, d_);
       linalg::gemm(op::none, op::none, T(1), x, detail::view(std::as_const(r_), d_, d_), T(0), p);
-      const auto s = ensure(s_, n * n, n, n);
+      const auto s = ensure(s_, checked_mul(n, n, context, "rows * rows"), n, n);
       linalg::gemm(op::none, op::transpose, sign, matrix_view<const T, Space>(p), x, T(0), s);
       detail::add_diagonal(s, T(1));
       detail::guarded_cholesky(context, s, opt_.max_condition_times_eps, chol_work_);
@@ -129,7 +135,7 @@ struct woodbury {
       linalg::triangular_solve(triangle::lower, op::none, l, p);
       const matrix_view<const T, Space> v(p);
       // E = L⁻¹ (Y - X W) (n x k), then W_new = W + sign Vᵀ E.
-      const auto e = ensure(e_, n * k_, n, k_);
+      const auto e = ensure(e_, checked_mul(n, k_, context, "rows * outputs"), n, k_);
       detail::copy_rows(y, e);
       if (k_ != 0) {
         linalg::gemm(op::none, op::none, T(-1), x, detail::view(std::as_const(w_), d_, k_), T(1),
@@ -240,7 +246,13 @@ struct cholesky {
    public:
     state() = default;
     state(std::size_t features, std::size_t outputs, const rls_options& opt)
-        : d_(features), k_(outputs), opt_(opt), c_(features * features), b_(features * outputs) {}
+        : d_(features),
+          k_(outputs),
+          opt_(opt),
+          c_(checked_mul(features, features, "continua::analytic::cholesky::state",
+                         "features * features")),
+          b_(checked_mul(features, outputs, "continua::analytic::cholesky::state",
+                         "features * outputs")) {}
 
     std::size_t features() const { return d_; }
     std::size_t outputs() const { return k_; }

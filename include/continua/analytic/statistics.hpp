@@ -31,7 +31,10 @@ class sufficient_statistics {
   using memory_space = Space;
 
   sufficient_statistics() = default;
-  explicit sufficient_statistics(std::size_t features) : d_(features), c_(features * features) {
+  explicit sufficient_statistics(std::size_t features)
+      : d_(features),
+        c_(checked_mul(features, features, "continua::analytic::sufficient_statistics",
+                       "features * features")) {
     require(features > 0, "continua::analytic::sufficient_statistics", "features must be > 0");
   }
 

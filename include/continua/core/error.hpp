@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace continua {
 
@@ -86,6 +88,34 @@ void require_option(bool condition, std::string_view component, std::string_view
   std::ostringstream os;
   os << component << ": option '" << field << "' = " << value << " is invalid: " << rule;
   throw invalid_argument(os.str());
+}
+
+// a * b for a size that comes from a caller or a file (an allocation, an index range): throws
+// continua::invalid_argument "<context>: <what> = a * b overflows size_t" instead of wrapping to
+// a small number that would then be allocated and written past.
+inline std::size_t checked_mul(std::size_t a, std::size_t b, std::string_view context,
+                               std::string_view what) {
+  if (b != 0 && a > std::numeric_limits<std::size_t>::max() / b) {
+    std::ostringstream os;
+    os << context << ": " << what << " = " << a << " * " << b
+       << " overflows the largest size (size_t); the sizes are too large or corrupt";
+    throw invalid_argument(os.str());
+  }
+  return a * b;
+}
+
+// a + b for counters and sizes that come from a caller or a file: throws
+// continua::invalid_argument "<context>: <what> = a + b overflows" instead of wrapping.
+template <class U>
+requires std::is_unsigned_v<U> U checked_add(U a, U b, std::string_view context,
+                                             std::string_view what) {
+  if (a > std::numeric_limits<U>::max() - b) {
+    std::ostringstream os;
+    os << context << ": " << what << " = " << +a << " + " << +b << " overflows the "
+       << std::numeric_limits<U>::digits << "-bit counter";
+    throw invalid_argument(os.str());
+  }
+  return static_cast<U>(a + b);
 }
 
 }  // namespace continua

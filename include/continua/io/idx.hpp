@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <limits>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -103,6 +105,69 @@ inline constexpr std::size_t idx_max_rank = 8;
 
 enum class idx_compression { none, gzip };
 
+// Reading limits. max_bytes caps the element bytes a header may declare, checked before anything
+// is allocated or inflated, so a corrupt or hostile header (or a small gzip that inflates to
+// gigabytes) fails at once instead of exhausting memory. The default, 1 GiB, is about twice the
+// largest common IDX dataset (EMNIST byclass training images, 547 MB) and 20 times
+// Fashion-MNIST's; raise it for larger files.
+struct idx_read_options {
+  std::size_t max_bytes = std::size_t{1} << 30;
+};
+
+namespace detail {
+
+// Whether element value e is exactly a value of integer type T: finite, integral and in T's
+// range. A fractional value is refused too (not truncated): a file of class labels or counts
+// stored as float that holds 2.5 is damaged, and truncating it would hide that.
+template <class T, class E>
+bool idx_fits_integer(E e) {
+  if constexpr (std::is_floating_point_v<E>) {
+    if (!std::isfinite(e) || e != std::trunc(e)) return false;
+    // T's range is [-2^digits, 2^digits) (signed) or [0, 2^digits) (unsigned); both bounds are
+    // powers of two, exact in E, unlike T's max, which a float rounds up.
+    const E lo = std::is_signed_v<T> ? -std::ldexp(E(1), std::numeric_limits<T>::digits) : E(0);
+    const E hi = std::ldexp(E(1), std::numeric_limits<T>::digits);
+    return e >= lo && e < hi;
+  } else {
+    return std::in_range<T>(e);
+  }
+}
+
+template <class T>
+std::string idx_cpp_type_name() {
+  return (std::is_signed_v<T> ? "int" : "uint") + std::to_string(8 * sizeof(T));
+}
+
+template <class E>
+std::string idx_value_string(E e) {
+  std::ostringstream os;
+  if constexpr (std::is_floating_point_v<E>) {
+    // Integral values in full (2147483648, not 2.14748365e+09), others to round-trip precision.
+    if (std::isfinite(e) && e == std::trunc(e) && std::abs(e) < E(1e18)) {
+      os << std::fixed;
+      os.precision(0);
+    } else {
+      os.precision(std::numeric_limits<E>::max_digits10);
+    }
+    os << e;
+  } else {
+    os << +e;
+  }
+  return os.str();
+}
+
+// The io_error for element i of value e that integer type T cannot hold.
+template <class T, class E>
+[[noreturn]] void idx_conversion_fail(std::string_view context, std::size_t i, E e,
+                                      std::string_view what) {
+  throw io_error(std::string(context) + ": element " + std::to_string(i) + " = " +
+                 idx_value_string(e) + " " + std::string(what) + " " + idx_cpp_type_name<T>() +
+                 " (only integral values in the type's range convert to an integer type; read "
+                 "it as double to see every value)");
+}
+
+}  // namespace detail
+
 // One IDX array. `data` holds the elements in host byte order, so for ubyte files `data[i]` is
 // element i; other types are read with get<T>(i) or to_vector<T>().
 struct idx_array {
@@ -110,7 +175,8 @@ struct idx_array {
   std::vector<std::size_t> dims;
   std::vector<std::uint8_t> data;
 
-  // Number of elements (product of dims; 0 when dims is empty).
+  // Number of elements (product of dims; 0 when dims is empty). Wraps for dims whose product
+  // exceeds SIZE_MAX (never for a parsed array); get and to_vector check the product.
   std::size_t size() const noexcept {
     if (dims.empty()) return 0;
     std::size_t n = 1;
@@ -118,7 +184,10 @@ struct idx_array {
     return n;
   }
 
-  // Element i converted to T with static_cast (exact for every integer type into double).
+  // Element i converted to T. Into a floating T: static_cast (exact for every integer element into
+  // double). Into an integer T: checked, so a NaN, Inf, fractional or out-of-range element
+  // throws io_error naming the element and its value instead of being wrapped or converted with
+  // undefined behaviour.
   template <class T>
   T get(std::size_t i) const {
     switch (type) {
@@ -139,11 +208,14 @@ struct idx_array {
   }
 
   // All elements as T, each multiplied by `scale` (e.g. 1/255 maps ubyte pixels to [0, 1]).
+  // Into an integer T every element and every product is checked as in get<T>(); a floating T
+  // takes the unchecked loop (the Fashion-MNIST path, ubyte to float, costs nothing extra).
   template <class T>
   std::vector<T> to_vector(T scale = T(1)) const {
-    const std::size_t n = size();
-    require_same_size("continua::io::idx_array::to_vector", "data bytes", data.size(),
-                      "dims * element size", n * idx_type_size(type));
+    constexpr std::string_view context = "continua::io::idx_array::to_vector";
+    const std::size_t n = checked_size(context);
+    require_same_size(context, "data bytes", data.size(), "dims * element size",
+                      checked_mul(n, idx_type_size(type), context, "elements * element size"));
     std::vector<T> out(n);
     switch (type) {
       case idx_type::u8:
@@ -183,22 +255,49 @@ struct idx_array {
   }
 
  private:
+  // size() with the product checked (a hand-built array may have any dims).
+  std::size_t checked_size(std::string_view context) const {
+    if (dims.empty()) return 0;
+    std::size_t n = 1;
+    for (std::size_t d : dims) n = checked_mul(n, d, context, "product of dims");
+    return n;
+  }
   template <class E, class T>
   T load(std::size_t i) const {
-    require(
-        i < size(), "continua::io::idx_array::get",
-        "index " + std::to_string(i) + " out of range for " + std::to_string(size()) + " elements");
+    constexpr std::string_view context = "continua::io::idx_array::get";
+    const std::size_t n = checked_size(context);
+    // Also within data: a hand-built array may hold fewer bytes than its dims say.
+    if (i >= n || i >= data.size() / sizeof(E))
+      throw invalid_argument(std::string(context) + ": index " + std::to_string(i) +
+                             " out of range for " + std::to_string(n) + " elements (" +
+                             std::to_string(data.size()) + " data bytes)");
     E e;
     std::memcpy(&e, data.data() + i * sizeof(E), sizeof(E));
+    if constexpr (std::is_integral_v<T>)
+      if (!detail::idx_fits_integer<T>(e))
+        detail::idx_conversion_fail<T>("continua::io::idx_array::get", i, e, "does not fit");
     return static_cast<T>(e);
   }
   template <class E, class T>
   void convert(std::vector<T>& out, T scale) const {
     const std::uint8_t* p = data.data();
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      E e;
-      std::memcpy(&e, p + i * sizeof(E), sizeof(E));
-      out[i] = static_cast<T>(e) * scale;
+    if constexpr (std::is_integral_v<T>) {
+      constexpr std::string_view context = "continua::io::idx_array::to_vector";
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        E e;
+        std::memcpy(&e, p + i * sizeof(E), sizeof(E));
+        if (!detail::idx_fits_integer<T>(e))
+          detail::idx_conversion_fail<T>(context, i, e, "does not fit");
+        if (__builtin_mul_overflow(static_cast<T>(e), scale, &out[i]))
+          detail::idx_conversion_fail<T>(
+              context, i, e, "times scale " + detail::idx_value_string(scale) + " overflows");
+      }
+    } else {
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        E e;
+        std::memcpy(&e, p + i * sizeof(E), sizeof(E));
+        out[i] = static_cast<T>(e) * scale;
+      }
     }
   }
 };
@@ -359,7 +458,7 @@ inline std::string idx_hex(std::uint8_t b) {
   return std::string{digits[b >> 4], digits[b & 15]};
 }
 
-inline idx_array idx_parse(idx_source& src, std::string_view name) {
+inline idx_array idx_parse(idx_source& src, std::string_view name, const idx_read_options& opt) {
   std::uint8_t head[4];
   const std::size_t got = src.read(head, 4);
   if (got < 4)
@@ -401,6 +500,13 @@ inline idx_array idx_parse(idx_source& src, std::string_view name) {
   if (!src.gzip() && src.remaining_plain() < bytes)
     idx_fail(name, "is truncated: the header promises " + std::to_string(bytes) +
                        " data bytes but only " + std::to_string(src.remaining_plain()) + " follow");
+  // Then the caller's cap, before anything is allocated or inflated: the data is exactly the
+  // declared bytes (more is an error), so this also bounds what a gzip stream may inflate to.
+  if (bytes > opt.max_bytes)
+    idx_fail(name, "declares " + std::to_string(bytes) + " data bytes, above the limit of " +
+                       std::to_string(opt.max_bytes) +
+                       " bytes (raise idx_read_options::max_bytes, the last argument of "
+                       "parse_idx / read_idx, to read it)");
   constexpr std::size_t chunk = std::size_t{1} << 24;
   std::size_t have = 0;
   while (have < bytes) {
@@ -475,10 +581,11 @@ inline std::vector<std::uint8_t> gzip_bytes(std::span<const std::uint8_t> raw) {
 
 // Reads an IDX array from memory (plain, or gzip when it starts with 1f 8b). `name` appears in
 // error messages.
-inline idx_array parse_idx(std::span<const std::uint8_t> bytes,
-                           std::string_view name = "<memory>") {
+// Throws io_error when the header declares more than opt.max_bytes data bytes.
+inline idx_array parse_idx(std::span<const std::uint8_t> bytes, std::string_view name = "<memory>",
+                           const idx_read_options& opt = {}) {
   detail::idx_source src(bytes, name);
-  return detail::idx_parse(src, name);
+  return detail::idx_parse(src, name, opt);
 }
 
 // Whole-file read; io_error names the file when it is missing, unreadable or not a regular file.
@@ -503,9 +610,10 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& pa
 }
 
 // Reads an IDX file, plain or gzip-compressed (detected from its content, not its name).
-inline idx_array read_idx(const std::filesystem::path& path) {
+// Throws io_error when the header declares more than opt.max_bytes data bytes.
+inline idx_array read_idx(const std::filesystem::path& path, const idx_read_options& opt = {}) {
   const std::vector<std::uint8_t> bytes = read_file_bytes(path);
-  return parse_idx(bytes, path.string());
+  return parse_idx(bytes, path.string(), opt);
 }
 
 // The file image of `a`: header, big-endian dims and elements, gzip-wrapped if asked.

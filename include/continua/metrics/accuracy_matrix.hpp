@@ -29,8 +29,11 @@ class accuracy_matrix {
   explicit accuracy_matrix(std::size_t tasks) : tasks_(tasks) {
     require_option(tasks >= 1, "continua::metrics::accuracy_matrix", "tasks", tasks,
                    "must be >= 1");
-    values_.assign(tasks * tasks, 0.0);
-    set_.assign(tasks * tasks, 0);
+    // tasks * tasks wrapping (2^32 tasks) would leave the matrix empty while set() accepts indices.
+    const std::size_t cells =
+        checked_mul(tasks, tasks, "continua::metrics::accuracy_matrix", "tasks * tasks");
+    values_.assign(cells, 0.0);
+    set_.assign(cells, 0);
   }
 
   std::size_t tasks() const { return tasks_; }

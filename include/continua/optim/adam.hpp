@@ -98,7 +98,7 @@ struct scale_by_adam {
             static_cast<T>(c.bias1),
             static_cast<T>(c.bias2_sqrt)};
   }
-  void commit(step_count& s) const { ++s.count; }
+  void commit(step_count& s) const { s.advance(); }
 };
 
 }  // namespace continua::optim

@@ -71,7 +71,7 @@ struct scale_by_learning_rate {
   detail::scale_kernel<T> make_kernel(double minus_lr, no_slots<T, Space>&) const {
     return {static_cast<T>(minus_lr)};
   }
-  void commit(step_count& s) const { ++s.count; }
+  void commit(step_count& s) const { s.advance(); }
 };
 
 // A number for the rate means a constant_schedule.

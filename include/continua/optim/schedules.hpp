@@ -139,6 +139,9 @@ joined_schedule<First, Second> join_schedules(First first, Second second, std::i
 // remaining decay_steps - warmup_steps (optax warmup_cosine_decay_schedule with init 0).
 inline auto warmup_cosine_schedule(double peak, std::int64_t warmup_steps, std::int64_t decay_steps,
                                    double alpha = 0.0) {
+  // warmup_steps >= 0 first: decay_steps - warmup_steps below must not overflow.
+  require_option(warmup_steps >= 0, "warmup_cosine_schedule", "warmup_steps", warmup_steps,
+                 "must be >= 0");
   require_option(decay_steps > warmup_steps, "warmup_cosine_schedule", "decay_steps", decay_steps,
                  "must exceed warmup_steps");
   return join_schedules(linear_schedule(0.0, peak, warmup_steps > 0 ? warmup_steps : 1),
@@ -158,7 +161,11 @@ struct cyclical_schedule {
     detail::check_positive_steps("cyclical_schedule", "step_size", step_size);
   }
   double operator()(std::int64_t count) const {
-    const double x = static_cast<double>(count % (2 * step_size)) / static_cast<double>(step_size);
+    // The period 2 * step_size in unsigned arithmetic: step_size may be anything up to INT64_MAX.
+    // Step counts are >= 0 (step_count); a negative argument is read as 0.
+    const std::uint64_t period = 2 * static_cast<std::uint64_t>(step_size);
+    const std::uint64_t phase = static_cast<std::uint64_t>(count < 0 ? 0 : count) % period;
+    const double x = static_cast<double>(phase) / static_cast<double>(step_size);
     return base + (max - base) * (x <= 1.0 ? x : 2.0 - x);
   }
 };

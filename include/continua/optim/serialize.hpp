@@ -110,6 +110,22 @@ void walk_state(const X& x, S& s, const std::string& prefix, F& f, std::size_t& 
   }
 }
 
+// Runs validate_state() of every part's scalars (step counts) and of every whole-set state that
+// has one, so a loaded state is refused when a counter lies outside its documented range.
+template <class X, class S>
+void validate_walk(const X& x, const S& s) {
+  if constexpr (is_chain<X>::value) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (validate_walk(std::get<I>(x.parts()), std::get<I>(s)), ...);
+    }
+    (std::make_index_sequence<X::size>{});
+  } else if constexpr (elementwise_transformation<X>) {
+    if constexpr (requires { s.scalars.validate_state(); }) s.scalars.validate_state();
+  } else if constexpr (requires { s.validate_state(); }) {
+    s.validate_state();
+  }
+}
+
 template <class Leaf>
 constexpr void check_leaf() {
   using L = std::remove_cvref_t<Leaf>;
@@ -155,6 +171,8 @@ class chain_state {
     };
     walk_state(chain_, state_, "", leaf, tensors);
   }
+  // Counters in range (see step_count); io::read_fields runs it before the state is committed.
+  void validate_state() const { validate_walk(chain_, std::as_const(state_)); }
 
  private:
   const Chain& chain_;

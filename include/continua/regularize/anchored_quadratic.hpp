@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -112,6 +113,13 @@ class anchored_quadratic {
         slots_(detail::make_slots<Slot>(params)),
         scale_((convention == strength_convention::half ? 1.0 : 2.0) * o.strength) {
     detail::check_strength(component_context, opt_.strength);
+  }
+
+  // For a consolidate, before it changes anything: the task counter refuses to wrap to 0 (which
+  // would switch the penalty off). Only a loaded state can be at SIZE_MAX.
+  void check_task_counter(std::string_view context) const {
+    require(tasks_ < std::numeric_limits<std::size_t>::max(), context,
+            "tasks is at its maximum (SIZE_MAX); no further task can be counted");
   }
 
   // A hook of describe_anchored that describes nothing.

@@ -57,6 +57,11 @@ struct ewc_slot {
     check_state_values("fisher", fisher, true);
     check_state_values("anchor", anchor, false);
   }
+  // What the counters imply: the accumulator is reset by consolidate, the Fisher only grows there.
+  void validate_counters(std::uint64_t observed, std::size_t tasks) const {
+    if (observed == 0) check_state_zero("accum", accum, nothing_observed_yet);
+    if (tasks == 0) check_state_zero("fisher", fisher, no_task_yet);
+  }
 };
 
 // The quadratic's weight is the Fisher.

@@ -124,6 +124,8 @@ class gradient_projection {
     constexpr std::string_view context = "continua::regularize::gradient_projection::consolidate";
     require_same_size(context, "columns of inputs", inputs.cols(), "input_dim", input_dim_);
     require(inputs.rows() > 0, context, "inputs has no rows");
+    require(tasks_ < std::numeric_limits<std::size_t>::max(), context,
+            "tasks is at its maximum (SIZE_MAX); no further task can be counted");
     if (const auto bad = find_non_finite(span<const T, Space>(inputs.data(), inputs.size())))
       throw non_finite_error(context, "inputs", *bad);
 
@@ -179,8 +181,9 @@ class gradient_projection {
                    detail::gpm_leading_columns<T>{u_store.data(), c_store.data(), kmin, k});
     orthonormalize(c_store, k);
 
-    buffer<T, Space> next(dim * (r + k));
-    for_each_index(Space{}, dim * (r + k),
+    const std::size_t grown = checked_mul(dim, r + k, context, "input_dim * rank");
+    buffer<T, Space> next(grown);
+    for_each_index(Space{}, grown,
                    detail::gpm_concat_columns<T>{basis_.data(), c_store.data(), next.data(), r, k});
     basis_ = std::move(next);
     rank_ = r + k;
@@ -241,6 +244,10 @@ class gradient_projection {
     require(
         rank_ <= cap, context,
         "the basis has rank " + std::to_string(rank_) + ", above max_rank " + std::to_string(cap));
+    // Only consolidate() adds columns, and it counts a task each time.
+    require(
+        rank_ == 0 || tasks_ > 0, context,
+        "the basis has rank " + std::to_string(rank_) + " but tasks = 0 (no consolidate built it)");
     if (const auto bad = find_non_finite(span<const T, Space>(basis_.data(), basis_.size())))
       throw non_finite_error(context, "basis", *bad);
     if (rank_ == 0) return;

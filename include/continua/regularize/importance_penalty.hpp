@@ -3,7 +3,10 @@
 // Kirkpatrick et al., "Overcoming catastrophic forgetting in neural networks", PNAS 2017.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <string_view>
 
 #include "continua/core/error.hpp"
@@ -29,6 +32,24 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   // Observations (samples or steps) since the last consolidate.
   std::uint64_t observed() const { return observed_; }
 
+  // The base's checks, then what the counters imply for each slot (validate_counters: an
+  // accumulator is zero when nothing was observed, an importance zero before the first task).
+  void validate_state() const {
+    base::validate_state();
+    for_each_slot(this->slots_, [&](std::size_t k, const auto& s) {
+      if constexpr (requires { s.validate_counters(observed_, this->tasks_); }) {
+        try {
+          s.validate_counters(observed_, this->tasks_);
+        } catch (const invalid_argument& e) {
+          throw invalid_argument(std::string(base::component_context) + ": tensor " +
+                                 std::to_string(k) + ": " + e.what() + " (" + Counter.text + " = " +
+                                 std::to_string(observed_) +
+                                 ", tasks = " + std::to_string(this->tasks_) + ")");
+        }
+      }
+    });
+  }
+
   // anchored_quadratic's checkpoint with the counter (Counter, e.g. "samples") after "tasks".
   template <class V>
   void describe_state(V& v) {
@@ -42,6 +63,7 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   // One observation of `set` (named `set_name` in errors): make_kernel(slot, tensor) per tensor.
   template <class Make>
   void observe_pass(std::string_view set_name, const P& set, Make&& make_kernel) {
+    check_counter();
     detail::check_observed(observe_context, set_name, set, this->slots_);
     detail::for_each_slot_pass(set, this->slots_, make_kernel);
     ++observed_;
@@ -50,6 +72,7 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   // One optimizer step: make_kernel(slot, grads tensor, params_after_step tensor) per tensor.
   template <class Make>
   void observe_step(const P& grads, const P& params_after_step, Make&& make_kernel) {
+    check_counter();
     detail::check_observed(observe_context, "grads", grads, this->slots_);
     detail::check_observed(observe_context, "params_after_step", params_after_step, this->slots_);
     detail::for_each_slot_pass2(grads, params_after_step, this->slots_, make_kernel);
@@ -71,6 +94,7 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   void begin_consolidate(const P& params, std::string_view nothing_observed) const {
     detail::check_slots(consolidate_context, "params", params, this->slots_);
     require(observed_ > 0, consolidate_context, nothing_observed);
+    this->check_task_counter(consolidate_context);
     require_finite(consolidate_context, "params", params);
   }
   void end_consolidate() {
@@ -91,6 +115,15 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   std::uint64_t observed_ = 0;
 
  private:
+  // The observation counter refuses to wrap (to 0, which would read as "nothing observed"):
+  // an observe at UINT64_MAX throws before anything changes. Only a loaded state gets there.
+  // (No string is built unless it throws: observe runs every step.)
+  void check_counter() const {
+    if (observed_ == std::numeric_limits<std::uint64_t>::max())
+      throw invalid_argument(std::string(observe_context) + ": " + Counter.text +
+                             " is at its maximum (2^64 - 1); consolidate before observing more");
+  }
+
   static constexpr const char* observe_context = detail::call_context<Name, "::observe">.text;
   static constexpr const char* consolidate_context =
       detail::call_context<Name, "::consolidate">.text;

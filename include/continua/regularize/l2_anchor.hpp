@@ -48,6 +48,7 @@ class l2_anchor : public anchored_quadratic<l2_anchor_options, P, detail::l2_anc
     const char* ctx = "continua::regularize::l2_anchor::consolidate";
     detail::check_slots(ctx, "params", params, this->slots_);
     require_finite(ctx, "params", params);
+    this->check_task_counter(ctx);
     detail::copy_to_slots(
         params, this->slots_, [](auto& s) -> auto& { return s.anchor; });
     ++this->tasks_;

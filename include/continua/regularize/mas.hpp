@@ -43,6 +43,11 @@ struct mas_slot {
     check_state_values("importance", importance, true);
     check_state_values("anchor", anchor, false);
   }
+  // What the counters imply: consolidate resets the accumulator and is the only writer of Omega.
+  void validate_counters(std::uint64_t observed, std::size_t tasks) const {
+    if (observed == 0) check_state_zero("accum", accum, nothing_observed_yet);
+    if (tasks == 0) check_state_zero("importance", importance, no_task_yet);
+  }
 };
 
 template <class T>

@@ -57,6 +57,15 @@ struct rwalk_slot {
     check_state_values("importance", importance, false);
     check_state_values("anchor", anchor, false);
   }
+  // What the counters imply: consolidate resets the task score and is the only writer of the
+  // averaged score and the importance (the Fisher is a running average from the first step on).
+  void validate_counters(std::uint64_t observed, std::size_t tasks) const {
+    if (observed == 0) check_state_zero("task_score", task_score, nothing_observed_yet);
+    if (tasks == 0) {
+      check_state_zero("score", score, no_task_yet);
+      check_state_zero("importance", importance, no_task_yet);
+    }
+  }
 };
 
 template <class T>

@@ -47,6 +47,11 @@ struct si_slot {
     check_state_values("anchor", anchor, false);
     check_state_values("importance", importance, false);
   }
+  // What the counters imply: consolidate resets omega and is the only writer of Omega.
+  void validate_counters(std::uint64_t observed, std::size_t tasks) const {
+    if (observed == 0) check_state_zero("omega", omega, nothing_observed_yet);
+    if (tasks == 0) check_state_zero("importance", importance, no_task_yet);
+  }
 };
 
 template <class T>

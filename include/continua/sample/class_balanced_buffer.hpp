@@ -120,7 +120,9 @@ class class_balanced_buffer : public detail::replay_buffer<T> {
     std::uint64_t seen_total = 0;
     for (const auto& [label, cs] : classes_) {
       require(cs.slots.size() <= cs.seen, context, "a class holds more rows than it offered");
-      seen_total += cs.seen;
+      // A forged file can make the per-class counts wrap around to the total.
+      seen_total =
+          checked_add(seen_total, cs.seen, context, "the sum of the per-class seen counts");
       for (const std::size_t slot : cs.slots) {
         require(slot < store_.size() && !hit[slot] && store_.label_at(slot) == label, context,
                 "class slot lists do not match the stored labels");

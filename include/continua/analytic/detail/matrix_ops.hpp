@@ -157,10 +157,10 @@ void copy(const buffer<T, Space>& x, buffer<T, Space>& y) {
 template <class T, class Space>
 buffer<T, Space> widened(const buffer<T, Space>& src, std::size_t rows, std::size_t old_cols,
                          std::size_t new_cols) {
-  buffer<T, Space> dst(rows * new_cols);
-  if (rows * new_cols != 0)
-    for_each_index(Space{}, rows * new_cols,
-                   widen_fn<T>{dst.data(), src.data(), old_cols, new_cols});
+  const std::size_t n =
+      checked_mul(rows, new_cols, "continua::analytic::widened", "features * classes");
+  buffer<T, Space> dst(n);
+  if (n != 0) for_each_index(Space{}, n, widen_fn<T>{dst.data(), src.data(), old_cols, new_cols});
   return dst;
 }
 

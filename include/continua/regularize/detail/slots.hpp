@@ -72,6 +72,32 @@ void check_state_values(std::string_view name, const buffer<T, Space>& b, bool n
   throw invalid_argument(os.str());
 }
 
+template <class T>
+struct nonzero_value_map {
+  const T* x;
+  std::size_t none;
+  CONTINUA_HD std::size_t operator()(std::size_t i) const { return x[i] == T(0) ? none : i; }
+};
+
+// For validate_state with the counters: throws invalid_argument naming `name` and its first
+// non-zero element when b must be zero, `why` saying which counter makes it so (an accumulator
+// with nothing observed, an importance with no task consolidated).
+template <class T, class Space>
+void check_state_zero(std::string_view name, const buffer<T, Space>& b, std::string_view why) {
+  const std::size_t none = std::numeric_limits<std::size_t>::max();
+  const std::size_t first =
+      transform_reduce(Space{}, b.size(), none, nonzero_value_map<T>{b.data(), none}, minimum{});
+  if (first == none) return;
+  std::ostringstream os;
+  os << name << '[' << first << "] is " << b.to_host()[first] << ", but it must be 0 because "
+     << why;
+  throw invalid_argument(os.str());
+}
+
+inline constexpr std::string_view nothing_observed_yet =
+    "the counter says nothing was observed since the last consolidate";
+inline constexpr std::string_view no_task_yet = "tasks = 0: no task was consolidated";
+
 // Out of line, and built with a stream: g++ 12 -O3 warns (-Wrestrict, falsely) on inlined
 // string concatenations here.
 [[noreturn]] inline void throw_slot_mismatch(std::string_view context, std::string_view name,

@@ -214,11 +214,17 @@ class replay_buffer {
       : store_(o, component), chooser_(philox_key{o.seed, 0}, 0) {}
 
   // Checks the whole add() call before offer(row, label) sees its first row, so a throw leaves
-  // the buffer unchanged.
+  // the buffer unchanged. The stream counter `seen` refuses to wrap: an add that would take it
+  // past UINT64_MAX throws (the buffer unchanged) rather than restart the stream positions at 0
+  // and draw from an empty range. No real stream gets there; a loaded checkpoint can.
   template <class Offer>
   void offer_rows(std::string_view context, std::span<const T> features,
                   std::span<const std::int32_t> labels, Offer&& offer) {
     const std::size_t n = store_.check_add(context, features, labels);
+    if (n > std::numeric_limits<std::uint64_t>::max() - store_.seen())
+      throw invalid_argument(
+          std::string(context) + ": the stream counter seen = " + std::to_string(store_.seen()) +
+          " cannot count " + std::to_string(n) + " more rows without overflowing its 64 bits");
     store_.reserve();
     const std::size_t dim = store_.feature_dim();
     for (std::size_t i = 0; i < n; ++i) offer(features.data() + i * dim, labels[i]);
