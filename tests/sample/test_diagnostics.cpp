@@ -165,35 +165,45 @@ BOOST_AUTO_TEST_CASE(matrix_views_in_both_storage_orders_give_the_flat_results) 
   BOOST_CHECK_THROW(cs::rhat(x), continua::invalid_argument);  // rank 1: no chains axis
 }
 
-// iid N(0, 1), 4 chains x 1000 draws, 20 seeds. Over 400 ArviZ replications (numpy draws) the
-// spread was: ess_bulk / N mean 1.00, sd 0.033; rhat mean 1.0008, sd 0.0007, max 1.004.
-// Bounds |ess_bulk / N - 1| < 0.15 (4.5 sd) and 0.99 < rhat < 1.01 (> 12 sd above) give a
-// false-alarm rate below 1e-4 per seed by the normal approximation, so < 2e-3 for the 20 seeds.
+// iid N(0, 1), 4 chains x 10 000 draws, 5 seeds. Over 2000 ArviZ replications (numpy draws,
+// tests/reference/diagnostics_spread.py): ess_bulk / N mean 0.992, sd 0.015, min 0.897, 0.05 %
+// quantile 0.916, max 1.036; rhat mean 1.0000, sd 0.0001, range [0.9999, 1.0003]. With the bounds
+// |ess / N - 1| < 0.15 and 0.99 < rhat < 1.01 no replication came within 0.05 of the ESS bound
+// or 0.009 of the R-hat bound, so the false-alarm rate is below 1/2000 per seed (far below, by the
+// shape of the tail), < 2.5e-3 for the 5 seeds.
 BOOST_AUTO_TEST_CASE(iid_draws_give_rhat_near_one_and_ess_near_n) {
-  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    const std::vector<double> x = ar1(seed, 4, 1000, 0.0);
-    const auto s = cs::summarize(x, 4, 1000);
+  const std::size_t chains = 4, draws = 10000;
+  const double n = static_cast<double>(chains * draws);
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const std::vector<double> x = ar1(seed, chains, draws, 0.0);
+    const auto s = cs::summarize(x, chains, draws);
+    BOOST_TEST_MESSAGE("iid seed " << seed << ": rhat " << s.rhat << ", ess_bulk / N "
+                                   << s.ess_bulk / n << ", ess_basic / N " << s.ess_basic / n);
     BOOST_TEST((s.rhat > 0.99 && s.rhat < 1.01), "seed " << seed << ": rhat " << s.rhat);
-    BOOST_TEST(std::fabs(s.ess_bulk / 4000.0 - 1.0) < 0.15, "seed " << seed << ": " << s.ess_bulk);
-    BOOST_TEST(std::fabs(s.ess_basic / 4000.0 - 1.0) < 0.15,
-               "seed " << seed << ": " << s.ess_basic);
+    BOOST_TEST(std::fabs(s.ess_bulk / n - 1.0) < 0.15, "seed " << seed << ": " << s.ess_bulk);
+    BOOST_TEST(std::fabs(s.ess_basic / n - 1.0) < 0.15, "seed " << seed << ": " << s.ess_basic);
   }
 }
 
-// AR(1) with unit marginal variance: the integrated autocorrelation time is (1 + phi) / (1 - phi)
-// so the ESS of the mean is N (1 - phi) / (1 + phi). 4 chains x 25 000 draws; over 400 ArviZ
-// replications ess_basic / theory had sd 0.012 (phi = 0.5) and 0.027 (phi = 0.9). Tolerance 5 %
-// (the issue's) is 4.2 sd and 1.9 sd: phi = 0.9 is checked at 10 % (3.7 sd); per-seed false
-// alarm below 3e-4 under the normal approximation.
+// AR(1) with unit marginal variance: the integrated autocorrelation time is (1 + phi) / (1 - phi),
+// so the ESS of the mean is N (1 - phi) / (1 + phi). Tolerance 5 % (the issue's). Over ArviZ
+// replications (tests/reference/diagnostics_spread.py) ess_basic / theory had:
+//   phi  0.5, 4 x 100000: sd 0.0098 (400 runs, range [0.963, 1.027]);
+//   phi -0.3, 4 x 100000: sd 0.0091 (400 runs, range [0.966, 1.032]);
+//   phi  0.9, 4 x 250000: sd 0.014  (200 runs, range [0.961, 1.030]).
+// 5 % is 5.1, 5.5 and 3.5 sd: per-seed false alarm about 3e-7, 4e-8 and 5e-4 by the normal
+// approximation.
 BOOST_AUTO_TEST_CASE(ar1_chains_give_the_theoretical_ess) {
-  for (const auto& [phi, tol, seed] : {std::tuple{0.5, 0.05, 101u}, std::tuple{0.5, 0.05, 102u},
-                                       std::tuple{0.9, 0.10, 103u}, std::tuple{-0.3, 0.05, 104u}}) {
-    const std::size_t chains = 4, draws = 25000;
+  for (const auto& [phi, draws, seed] :
+       {std::tuple{0.5, std::size_t{100000}, 101u}, std::tuple{-0.3, std::size_t{100000}, 102u},
+        std::tuple{0.9, std::size_t{250000}, 103u}}) {
+    const std::size_t chains = 4;
     const double n = static_cast<double>(chains * draws);
     const double theory = n * (1.0 - phi) / (1.0 + phi);
     const std::vector<double> x = ar1(seed, chains, draws, phi);
     const double ess = cs::ess_basic(x, chains, draws);
-    BOOST_TEST(std::fabs(ess / theory - 1.0) < tol,
+    BOOST_TEST_MESSAGE("AR(1) phi " << phi << ": ess_basic / theory " << ess / theory);
+    BOOST_TEST(std::fabs(ess / theory - 1.0) < 0.05,
                "phi " << phi << ": ess " << ess << " vs " << theory);
   }
 }
