@@ -392,6 +392,7 @@ convergence_summary summarize(const R& draws, std::size_t chains, std::size_t dr
 
 // --- Draws as a host tensor of rank 2, chains x draws (rows are chains), in either storage order:
 // continua::matrix_view, Eigen, xtensor. The draws are copied once into row-major order.
+// The R-hat of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double rhat(const X& draws) {
@@ -400,6 +401,7 @@ double rhat(const X& draws) {
       detail::diagnostics::row_major_draws("continua::sample::diagnostics::rhat", draws, chains, n);
   return rhat(x, chains, n);
 }
+// The bulk ESS of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double ess_bulk(const X& draws) {
@@ -408,6 +410,7 @@ double ess_bulk(const X& draws) {
                                                       draws, chains, n);
   return ess_bulk(x, chains, n);
 }
+// The tail ESS of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double ess_tail(const X& draws) {
@@ -416,6 +419,7 @@ double ess_tail(const X& draws) {
                                                       draws, chains, n);
   return ess_tail(x, chains, n);
 }
+// The basic ESS of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double ess_basic(const X& draws) {
@@ -424,6 +428,7 @@ double ess_basic(const X& draws) {
                                                       draws, chains, n);
   return ess_basic(x, chains, n);
 }
+// The MCSE of the mean of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double mcse_mean(const X& draws) {
@@ -432,6 +437,7 @@ double mcse_mean(const X& draws) {
                                                       draws, chains, n);
   return mcse_mean(x, chains, n);
 }
+// The all five diagnostics of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space> convergence_summary summarize(const X& draws) {
   std::size_t chains = 0, n = 0;
