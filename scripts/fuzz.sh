@@ -5,7 +5,7 @@
 #
 #   scripts/fuzz.sh [SECONDS-PER-TARGET] [TARGET...]     (default 60 s, all targets)
 #
-# Environment: FUZZ_JOBS (build jobs, default nproc), FUZZ_FLAGS (extra libFuzzer flags, e.g.
+# Environment: FUZZ_JOBS (build jobs and targets run at once, default nproc), FUZZ_FLAGS (extra libFuzzer flags, e.g.
 # "-entropic=0"), ASAN_OPTIONS / UBSAN_OPTIONS (defaults below). The repository's corpora are never
 # written: the fuzzers grow a copy in build/fuzz/corpus-work; crashing inputs land in
 # build/fuzz/findings/<target>/ and each target's log in build/fuzz/logs/.
@@ -44,16 +44,16 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0:detect_leaks=1:abort_o
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 read -r -a extra <<<"${FUZZ_FLAGS:-}"
 
-status=0
-rows=()
-for t in "${targets[@]}"; do
+# One target: past findings, then fuzzing; its summary row goes to logs/<target>.row (the first
+# word "ok" or "FAIL") and what a finding printed to logs/<target>.report.
+run_target() {
+  local t=$1
   work=$build/corpus-work/$t
   findings=$build/findings/$t
   log=$build/logs/$t.log
   rm -rf "$work" "$findings" "$log" "$log.findings"
   mkdir -p "$work" "$findings" "$build/logs"
   cp -R "tests/fuzz/corpus/$t/." "$work/"
-  echo "fuzz.sh: $t for ${seconds}s (log: ${log#$root/})"
   start=$(date +%s)
   rc=0
   # Inputs of past findings (tests/fuzz/findings/<target>/) first: each runs once, and must pass.
@@ -89,10 +89,30 @@ for t in "${targets[@]}"; do
   if [ $rc -ne 0 ] || grep -sqE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |deadly signal|uncaught exception|continua fuzz finding' "$log" ||
     [ -n "$(ls -A "$findings")" ]; then
     result="FAIL (rc $rc)"
-    status=1
     grep -sE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: |continua fuzz finding|uncaught|Test unit written' "$log" | head -5 | sed 's/^/  /' || true
   fi
-  rows+=("$(printf '%-22s %12s %8s %7s %7s %6ss  %s' "$t" "${execs:--}" "${speed:--}" "${cov:--}" "${ft:--}" "$elapsed" "$result")")
+  printf '%-22s %12s %8s %7s %7s %6ss  %s\n' "$t" "${execs:--}" "${speed:--}" "${cov:--}" \
+    "${ft:--}" "$elapsed" "$result" >"$build/logs/$t.row"
+}
+
+# Targets run side by side, FUZZ_JOBS at a time (each libFuzzer process uses one core).
+mkdir -p "$build/logs"
+for t in "${targets[@]}"; do rm -f "$build/logs/$t.row"; done
+running=0
+for t in "${targets[@]}"; do
+  if [ $running -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+  run_target "$t" >"$build/logs/$t.report" 2>&1 &
+  echo "fuzz.sh: $t for ${seconds}s (log: ${build#$root/}/logs/$t.log)"
+  running=$((running + 1))
+done
+wait || true
+
+status=0
+rows=()
+for t in "${targets[@]}"; do
+  row=$(cat "$build/logs/$t.row" 2>/dev/null || printf '%-22s %s' "$t" "FAIL (no result)")
+  rows+=("$row")
+  case $row in *FAIL*) status=1; sed 's/^/  /' "$build/logs/$t.report" ;; esac
 done
 
 echo
