@@ -13,6 +13,7 @@ packages=(
   python3 python3-pip
   doxygen
   clang libclang-rt-14-dev  # libFuzzer + sanitizer runtimes for scripts/fuzz.sh (clang 14)
+  ninja-build               # builds the fuzz targets in parallel (scripts/fuzz.sh)
 )
 if [ ! -x /usr/local/cuda/bin/nvcc ]; then
   packages+=(libthrust-dev)
