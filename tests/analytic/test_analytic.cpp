@@ -306,6 +306,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, C, configs) {
 
 namespace {}  // namespace
 
+// Moves entry (0, 1) of a square matrix 1 % of its largest entry (plus 1) away from (1, 0).
+template <class T>
+void break_symmetry(std::vector<T>& v) {
+  T largest = T(0);
+  for (T e : v) largest = std::max(largest, std::abs(e));
+  v[1] += T(0.01) * largest + T(1);
+}
+
 // Issue 15 / issue 10: a checkpoint intact as a file but holding a state no head can reach
 // (duplicate or negative labels, counts that do not sum to samples, NaN in the regressor's
 // matrices) is refused by io::load with an io_error naming the part and the problem, and the
@@ -351,10 +359,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(forged_checkpoints_are_refused_and_leave_the_head_
          forge<std::uint64_t>(good, bad, "classes/counts",
                               [](u64s& v) { v[0] = std::numeric_limits<std::uint64_t>::max(); });
        }},
-      {"NaN", [&] {
+      {"NaN",
+       [&] {
          forge<T>(good, bad, matrix,
                   [](std::vector<T>& v) { v[7] = std::numeric_limits<T>::quiet_NaN(); });
-       }}};
+       }},
+      // Entry (0, 1) moved 1 % of the largest entry away from (1, 0).
+      {"must be symmetric", [&] { forge<T>(good, bad, matrix, break_symmetry<T>); }}};
   for (const auto& [expected, make] : forgeries) {
     make();
     const std::string m = io_error_of([&] { continua::io::load(bad, target); });
@@ -437,6 +448,9 @@ BOOST_AUTO_TEST_CASE(forged_statistics_checkpoints_are_refused) {
              std::string::npos);
   forge<double>(good, bad, "cross", [](std::vector<double>& v) { v[2] = std::nan(""); });
   BOOST_TEST(io_error_of([&] { continua::io::load(bad, target); }).find("NaN") !=
+             std::string::npos);
+  forge<double>(good, bad, "gram", break_symmetry<double>);
+  BOOST_TEST(io_error_of([&] { continua::io::load(bad, target); }).find("gram must be symmetric") !=
              std::string::npos);
   BOOST_TEST(target.classes() == 0u);
   BOOST_TEST(target.samples() == 0u);

@@ -210,6 +210,7 @@ struct woodbury {
     void validate_state() const {
       detail::require_finite_state(name, "inverse", r_);
       detail::require_finite_state(name, "weights", w_);
+      detail::require_symmetric_state("continua::analytic::woodbury::state", "inverse", r_, d_);
     }
 
     const buffer<T, Space>& inverse() const { return r_; }
@@ -311,6 +312,7 @@ struct cholesky {
     void validate_state() const {
       detail::require_finite_state(name, "gram", c_);
       detail::require_finite_state(name, "cross", b_);
+      detail::require_symmetric_state("continua::analytic::cholesky::state", "gram", c_, d_);
     }
 
     const buffer<T, Space>& gram() const { return c_; }

@@ -86,6 +86,7 @@ class sufficient_statistics {
       throw non_finite_error(c, "gram", *bad);
     if (const auto bad = find_non_finite(span<const T, Space>(b_.data(), b_.size())))
       throw non_finite_error(c, "cross", *bad);
+    detail::require_symmetric_state(c, "gram", c_, d_);
   }
 
   // Raw access (distributed reductions).

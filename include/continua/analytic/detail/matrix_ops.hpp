@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -182,6 +183,32 @@ void require_batch(std::string_view context, matrix_view<const T, Space> x, std:
   require_same_size(context, "columns of x", x.cols(), "features", features);
   if (const auto bad = find_non_finite(span<const T, Space>(x.data(), x.size())))
     throw non_finite_error(context, "x", *bad);
+}
+
+// What validate_state checks of a d x d matrix that must be symmetric (a gram XᵀX, the inverse
+// of one): |a_ij - a_ji| <= sqrt(eps) * max|a| for every pair. A learner keeps them symmetric to
+// rounding (syrk writes both triangles equal, Woodbury re-symmetrises R), so a larger gap means
+// the checkpoint holds a matrix no learner wrote, whose factor or solve would use one triangle
+// and silently ignore the other. Throws continua::invalid_argument naming the pair.
+template <class T, class Space>
+void require_symmetric_state(std::string_view context, std::string_view name,
+                             const buffer<T, Space>& b, std::size_t d) {
+  if (d == 0 || b.size() < d * d) return;  // the shape is the loader's check
+  const std::vector<T> a = b.to_host();
+  T largest = T(0);
+  for (std::size_t k = 0; k < d * d; ++k) largest = std::max(largest, std::abs(a[k]));
+  const T allowed = std::sqrt(std::numeric_limits<T>::epsilon()) * largest;
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = i + 1; j < d; ++j) {
+      const T upper = a[i * d + j], lower = a[j * d + i];
+      if (!(std::abs(upper - lower) <= allowed))
+        throw invalid_argument(std::string(context) + ": " + std::string(name) +
+                               " must be symmetric, but entry (" + std::to_string(i) + ", " +
+                               std::to_string(j) + ") = " + std::to_string(upper) + " and (" +
+                               std::to_string(j) + ", " + std::to_string(i) +
+                               ") = " + std::to_string(lower) + " differ by more than " +
+                               std::to_string(allowed) + " (sqrt(eps) * largest entry)");
+    }
 }
 
 }  // namespace continua::analytic::detail
