@@ -91,6 +91,41 @@ void continua_fused_chain(benchmark::State& state) {
                o::nan_policy::propagate);
 }
 
+// The NaN/Inf pre-pass of nan_policy::throw_error / skip_step alone (continua::all_finite over
+// the gradients: one read stream), beside the copy it should keep pace with (STREAM copy: one
+// read and one write stream) and the per-element predicate reduction it replaced (issue 14).
+void copy_floats(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const auto a = make_array(n, 0.5f);
+  auto b = make_array(n, 0.f);
+  for (auto _ : state) {
+    const float* pa = a.data();
+    float* pb = b.data();
+#pragma omp parallel for simd schedule(static)
+    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) pb[i] = pa[i];
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, 2);
+}
+
+void continua_finite_check(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const auto g = make_array(n, 0.5f);
+  for (auto _ : state) benchmark::DoNotOptimize(continua::all_finite(g));
+  set_counters(state, n, 1);
+}
+
+void predicate_finite_check(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const auto g = make_array(n, 0.5f);
+  using backend = continua::kernel_backend<continua::host_space>;
+  for (auto _ : state) {
+    backend::raise_if(n, continua::detail::non_finite_at<float>{g.data()});
+    benchmark::DoNotOptimize(backend::take_raised());
+  }
+  set_counters(state, n, 1);
+}
+
 }  // namespace
 
 #define CONTINUA_ADAM_SIZES \
@@ -100,5 +135,8 @@ BENCHMARK(continua_adam) CONTINUA_ADAM_SIZES;
 BENCHMARK(continua_adam_nan_checked) CONTINUA_ADAM_SIZES;
 BENCHMARK(continua_fused_chain) CONTINUA_ADAM_SIZES;
 BENCHMARK(naive_eigen_adam) CONTINUA_ADAM_SIZES;
+BENCHMARK(copy_floats) CONTINUA_ADAM_SIZES;
+BENCHMARK(continua_finite_check) CONTINUA_ADAM_SIZES;
+BENCHMARK(predicate_finite_check) CONTINUA_ADAM_SIZES;
 
 BENCHMARK_MAIN();

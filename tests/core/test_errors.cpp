@@ -2,10 +2,13 @@
 // first bad element on every backend.
 #include <boost/test/unit_test.hpp>
 #include <limits>
+#include <tuple>
+#include <vector>
 
 #include "containers.hpp"
 
 using namespace continua_test;
+using float_types = std::tuple<float, double>;
 
 BOOST_AUTO_TEST_SUITE(errors)
 
@@ -43,6 +46,34 @@ BOOST_AUTO_TEST_CASE(is_finite_classifies_special_values) {
   BOOST_TEST(!continua::is_finite(-std::numeric_limits<double>::infinity()));
   BOOST_TEST(!continua::is_finite(std::numeric_limits<float>::quiet_NaN()));
   BOOST_TEST(!continua::is_finite(std::numeric_limits<double>::signaling_NaN()));
+}
+
+// The host fast path (largest exponent field, issue 14) against is_finite element by element:
+// every special value at the first, a middle and the last place, on sizes around the vector
+// width and the OpenMP threshold; finite extremes (largest, smallest denormal, -0) never count.
+BOOST_AUTO_TEST_CASE_TEMPLATE(host_check_finds_every_special_value_anywhere, T, float_types) {
+  using lim = std::numeric_limits<T>;
+  const std::vector<T> specials = {lim::quiet_NaN(), -lim::quiet_NaN(), lim::signaling_NaN(),
+                                   lim::infinity(), -lim::infinity()};
+  const std::vector<T> extremes = {lim::max(),         lim::lowest(), lim::denorm_min(),
+                                   -lim::denorm_min(), lim::min(),    T(-0.0)};
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{17},
+                              std::size_t{64}, std::size_t{40001}}) {
+    std::vector<T> x(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = extremes[i % extremes.size()];
+    BOOST_TEST(continua::all_finite(x));
+    BOOST_TEST(!continua::find_non_finite(continua::as_span(x)).has_value());
+    if (n == 0) continue;
+    for (const std::size_t at : {std::size_t{0}, n / 2, n - 1})
+      for (const T bad : specials) {
+        std::vector<T> y = x;
+        y[at] = bad;
+        BOOST_TEST_INFO("n " << n << ", at " << at << ", value " << bad);
+        BOOST_TEST(!continua::all_finite(y));
+        const auto found = continua::find_non_finite(continua::as_span(y));
+        BOOST_TEST((found.has_value() && *found == at));
+      }
+  }
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(find_non_finite_reports_first_bad_index, C, tensor_types) {
