@@ -37,7 +37,9 @@ class importance_penalty : public anchored_quadratic<Options, P, Slot, Name, Wei
   void validate_state() const {
     base::validate_state();
     for_each_slot(this->slots_, [&](std::size_t k, const auto& s) {
-      if constexpr (requires { s.validate_counters(observed_, this->tasks_); }) {
+      // Probed with values, not members: nvcc's front end rejects `this->` in a
+      // requires-expression.
+      if constexpr (requires { s.validate_counters(std::uint64_t{}, std::size_t{}); }) {
         try {
           s.validate_counters(observed_, this->tasks_);
         } catch (const invalid_argument& e) {
