@@ -392,58 +392,62 @@ convergence_summary summarize(const R& draws, std::size_t chains, std::size_t dr
 
 // --- Draws as a host tensor of rank 2, chains x draws (rows are chains), in either storage order:
 // continua::matrix_view, Eigen, xtensor. The draws are copied once into row-major order.
+namespace detail::diagnostics {
+// The tensor overloads' one body: the draws as a row-major copy, then the span form `f`.
+template <class X, class F>
+auto on_tensor(std::string_view context, const X& draws, F f) {
+  std::size_t chains = 0, n = 0;
+  const auto x = row_major_draws(context, draws, chains, n);
+  return f(x, chains, n);
+}
+}  // namespace detail::diagnostics
+
 // The R-hat of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double rhat(const X& draws) {
-  std::size_t chains = 0, n = 0;
-  const auto x =
-      detail::diagnostics::row_major_draws("continua::sample::diagnostics::rhat", draws, chains, n);
-  return rhat(x, chains, n);
+  return detail::diagnostics::on_tensor(
+      "continua::sample::diagnostics::rhat", draws,
+      [](const auto& x, std::size_t c, std::size_t n) { return rhat(x, c, n); });
 }
 // The bulk ESS of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double ess_bulk(const X& draws) {
-  std::size_t chains = 0, n = 0;
-  const auto x = detail::diagnostics::row_major_draws("continua::sample::diagnostics::ess_bulk",
-                                                      draws, chains, n);
-  return ess_bulk(x, chains, n);
+  return detail::diagnostics::on_tensor(
+      "continua::sample::diagnostics::ess_bulk", draws,
+      [](const auto& x, std::size_t c, std::size_t n) { return ess_bulk(x, c, n); });
 }
 // The tail ESS of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double ess_tail(const X& draws) {
-  std::size_t chains = 0, n = 0;
-  const auto x = detail::diagnostics::row_major_draws("continua::sample::diagnostics::ess_tail",
-                                                      draws, chains, n);
-  return ess_tail(x, chains, n);
+  return detail::diagnostics::on_tensor(
+      "continua::sample::diagnostics::ess_tail", draws,
+      [](const auto& x, std::size_t c, std::size_t n) { return ess_tail(x, c, n); });
 }
 // The basic ESS of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double ess_basic(const X& draws) {
-  std::size_t chains = 0, n = 0;
-  const auto x = detail::diagnostics::row_major_draws("continua::sample::diagnostics::ess_basic",
-                                                      draws, chains, n);
-  return ess_basic(x, chains, n);
+  return detail::diagnostics::on_tensor(
+      "continua::sample::diagnostics::ess_basic", draws,
+      [](const auto& x, std::size_t c, std::size_t n) { return ess_basic(x, c, n); });
 }
 // The MCSE of the mean of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space>
 double mcse_mean(const X& draws) {
-  std::size_t chains = 0, n = 0;
-  const auto x = detail::diagnostics::row_major_draws("continua::sample::diagnostics::mcse_mean",
-                                                      draws, chains, n);
-  return mcse_mean(x, chains, n);
+  return detail::diagnostics::on_tensor(
+      "continua::sample::diagnostics::mcse_mean", draws,
+      [](const auto& x, std::size_t c, std::size_t n) { return mcse_mean(x, c, n); });
 }
-// The all five diagnostics of a chains x draws host tensor (rows are chains; either storage order).
+// The five diagnostics of a chains x draws host tensor (rows are chains; either storage order).
 template <tensor X>
 requires std::same_as<memory_space_t<X>, host_space> convergence_summary summarize(const X& draws) {
-  std::size_t chains = 0, n = 0;
-  const auto x = detail::diagnostics::row_major_draws("continua::sample::diagnostics::summarize",
-                                                      draws, chains, n);
-  return summarize(x, chains, n);
+  return detail::diagnostics::on_tensor(
+      "continua::sample::diagnostics::summarize", draws,
+      [](const auto& x, std::size_t c, std::size_t n) { return summarize(x, c, n); });
 }
 
 }  // namespace continua::sample
