@@ -1,7 +1,9 @@
-// The sample family: replay memories and MCMC convergence diagnostics (and, later, MCMC kernels
-// and diffusion samplers).
+// The sample family: replay memories, MCMC kernels and targets, MCMC convergence diagnostics
+// (diffusion samplers to come).
 // Each member header cites its own paper; this umbrella only gathers them.
 #pragma once
 
 #include "continua/sample/diagnostics.hpp"
+#include "continua/sample/mcmc.hpp"
 #include "continua/sample/replay.hpp"
+#include "continua/sample/targets.hpp"
