@@ -3,6 +3,7 @@
 // shows its known step-size bias, one key gives the same chains on every backend, a non-finite
 // energy stops only its own chain, bad input is refused with the state untouched, and
 // checkpoints resume bit-identically.
+#include <algorithm>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -159,6 +160,118 @@ BOOST_AUTO_TEST_CASE(preconditioning_by_the_inverse_mass_keeps_the_target) {
   BOOST_TEST(std::abs(z_var(m0, 100.0, chains)) <= z_limit, "var0 " << m0.var);
   BOOST_TEST(std::abs(z_var(m1, 0.01, chains)) <= z_limit, "var1 " << m1.var);
   BOOST_TEST(acceptance / 300 > 0.5, "preconditioned acceptance " << acceptance / 300);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(targets_)
+
+// Central differences of the energy, step cbrt(eps) * max(1, |x|): error O(h^2) ~ 1e-10.
+template <class Target>
+void check_gradient_by_finite_differences(Target& target, const std::vector<double>& x,
+                                          std::size_t chains, std::size_t dim, double tol) {
+  std::vector<double> e(chains), g(chains * dim);
+  target(continua::matrix_view<const double>(x.data(), chains, dim),
+         continua::span<double>(e.data(), chains),
+         continua::matrix_view<double>(g.data(), chains, dim));
+  for (std::size_t c = 0; c < chains; ++c)
+    for (std::size_t j = 0; j < dim; ++j) {
+      const double h = std::cbrt(std::numeric_limits<double>::epsilon()) *
+                       std::max(1.0, std::abs(x[c * dim + j]));
+      auto xp = x, xm = x;
+      xp[c * dim + j] += h;
+      xm[c * dim + j] -= h;
+      std::vector<double> ep(chains), em(chains), scratch(chains * dim);
+      target(continua::matrix_view<const double>(xp.data(), chains, dim),
+             continua::span<double>(ep.data(), chains),
+             continua::matrix_view<double>(scratch.data(), chains, dim));
+      target(continua::matrix_view<const double>(xm.data(), chains, dim),
+             continua::span<double>(em.data(), chains),
+             continua::matrix_view<double>(scratch.data(), chains, dim));
+      const double fd = (ep[c] - em[c]) / (2 * h);
+      BOOST_TEST(std::abs(fd - g[c * dim + j]) <= tol * std::max(1.0, std::abs(fd)),
+                 "chain " << c << " coordinate " << j << ": " << g[c * dim + j] << " vs " << fd);
+    }
+}
+
+std::vector<double> spread_points(std::size_t n, double scale) {
+  std::vector<double> x(n);
+  for (std::size_t i = 0; i < n; ++i) x[i] = scale * std::sin(1.7 * static_cast<double>(i) + 0.3);
+  return x;
+}
+
+BOOST_AUTO_TEST_CASE(gradients_match_finite_differences) {
+  targets::gaussian<double> gauss({0.0, 3.0, -1.0}, {1.0, 0.5, 0.1, 0.5, 2.0, 0.3, 0.1, 0.3, 1.5});
+  check_gradient_by_finite_differences(gauss, spread_points(4 * 3, 2.0), 4, 3, 1e-7);
+  targets::gaussian_mixture<double> mix({0.2, 0.5, 0.3}, {-2, 0, 1, 1, 3, -1}, {0.7, 1.0, 1.3});
+  check_gradient_by_finite_differences(mix, spread_points(5 * 2, 3.0), 5, 2, 1e-7);
+  targets::rosenbrock<double> banana(4);
+  check_gradient_by_finite_differences(banana, spread_points(3 * 4, 1.5), 3, 4, 1e-7);
+  const std::size_t n = 40, d = 3;
+  std::vector<double> x = spread_points(n * d, 1.0), y(n);
+  for (std::size_t i = 0; i < n; ++i) y[i] = x[i * d] + 0.3 * x[i * d + 1] > 0 ? 1.0 : 0.0;
+  targets::logistic_regression<double> logistic(x, y, n, d, {.prior_stddev = 2.0});
+  check_gradient_by_finite_differences(logistic, spread_points(3 * d, 1.2), 3, d, 1e-7);
+}
+
+BOOST_AUTO_TEST_CASE(energies_are_the_stated_densities) {
+  // Mixture: exp(-U) is the normalised density, summed here term by term.
+  targets::gaussian_mixture<double> mix({1.0, 3.0}, {-1.0, 0.5, 2.0, 0.0}, {0.5, 2.0});
+  const std::vector<double> x = {0.3, -0.4};
+  std::vector<double> e(1), g(2);
+  mix(continua::matrix_view<const double>(x.data(), 1, 2), continua::span<double>(e.data(), 1),
+      continua::matrix_view<double>(g.data(), 1, 2));
+  const double pi = 3.141592653589793;
+  auto normal2 = [&](double mx, double my, double s) {
+    const double r2 = (x[0] - mx) * (x[0] - mx) + (x[1] - my) * (x[1] - my);
+    return std::exp(-r2 / (2 * s * s)) / (2 * pi * s * s);
+  };
+  const double density = 0.25 * normal2(-1.0, 0.5, 0.5) + 0.75 * normal2(2.0, 0.0, 2.0);
+  BOOST_TEST(e[0] == -std::log(density), boost::test_tools::tolerance(1e-12));
+  // Logistic regression: the negative log posterior summed directly.
+  const std::vector<double> X = {1.0, 2.0, -0.5, 0.3, 0.0, -1.0}, y = {1.0, 0.0, 1.0};
+  targets::logistic_regression<double> logistic(X, y, 3, 2, {.prior_stddev = 0.5});
+  const std::vector<double> w = {0.7, -0.2};
+  logistic(continua::matrix_view<const double>(w.data(), 1, 2), continua::span<double>(e.data(), 1),
+           continua::matrix_view<double>(g.data(), 1, 2));
+  double u = (w[0] * w[0] + w[1] * w[1]) / (2 * 0.25);
+  for (int i = 0; i < 3; ++i) {
+    const double z = X[2 * i] * w[0] + X[2 * i + 1] * w[1];
+    const double p = 1 / (1 + std::exp(-z));
+    u -= y[i] * std::log(p) + (1 - y[i]) * std::log(1 - p);
+  }
+  BOOST_TEST(e[0] == u, boost::test_tools::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(bad_target_settings_are_refused) {
+  BOOST_CHECK_THROW(targets::gaussian<double>({0.0, 0.0}, {1.0, 2.0, 0.0, 1.0}),
+                    continua::invalid_argument);  // asymmetric
+  BOOST_CHECK_THROW(targets::gaussian<double>({0.0, 0.0}, {1.0, 2.0, 2.0, 1.0}),
+                    continua::numerical_error);  // indefinite
+  BOOST_CHECK_THROW(targets::gaussian<double>({0.0}, {1.0, 0.0}), continua::size_mismatch);
+  BOOST_CHECK_THROW(targets::gaussian_mixture<double>({0.5, -0.5}, {0, 1}, {1, 1}),
+                    continua::invalid_argument);
+  BOOST_CHECK_THROW(targets::rosenbrock<double>(1), continua::invalid_argument);
+  BOOST_CHECK_THROW(targets::logistic_regression<double>({1.0, 2.0}, {0.5, 1.0}, 2, 1),
+                    continua::invalid_argument);  // label 0.5
+  BOOST_CHECK_THROW(
+      targets::logistic_regression<double>({1.0, 2.0}, {0.0, 1.0}, 2, 1, {.prior_stddev = 0.0}),
+      continua::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(mala_finds_the_mixture_weights, T, real_types) {
+  // Modes at -1.5 and 1.5 (stddev 1) with weights 0.3 and 0.7 overlap enough for MALA to cross;
+  // the share of chains right of 0 is a binomial count with p = P(x > 0) in closed form.
+  targets::gaussian_mixture<T> mix({0.3, 0.7}, {-1.5, 1.5}, {1.0, 1.0});
+  const std::size_t chains = 1 << 14;
+  const auto x =
+      run_chains<s::mala, T>(s::mala({.step_size = 0.8}), mix, chains, 1, 400, {21, 5}, T(0));
+  std::size_t right = 0;
+  for (T v : x) right += v > 0;
+  const double p = 0.3 * 0.5 * std::erfc(1.5 / std::sqrt(2.0)) +
+                   0.7 * (1 - 0.5 * std::erfc(1.5 / std::sqrt(2.0)));
+  const double z = (static_cast<double>(right) - p * chains) / std::sqrt(chains * p * (1 - p));
+  BOOST_TEST(std::abs(z) <= z_limit, "share right of 0: " << double(right) / chains << " vs " << p);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
