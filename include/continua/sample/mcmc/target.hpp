@@ -27,9 +27,9 @@ namespace detail {
 template <class F, class T, class Space>
 constexpr void check_energy_target() {
   static_assert(energy_target<F, T, Space>,
-                "continua::sample: the target type lacks operator()(positions, energies, "
-                "gradients) taking continua::matrix_view<const T, Space> (chains x dim), "
-                "continua::span<T, Space> and continua::matrix_view<T, Space>");
+                "continua::sample: target F lacks 'operator()(matrix_view<const T, Space> "
+                "positions, span<T, Space> energies, matrix_view<T, Space> gradients)' (positions "
+                "and gradients chains x dim, row-major; see continua/sample/mcmc/target.hpp)");
 }
 
 }  // namespace detail
