@@ -1,0 +1,3 @@
+# Sample-family examples: Bayesian logistic regression on two Fashion-MNIST classes by MCMC.
+add_executable(bayesian_logistic bayesian_logistic.cpp)
+target_link_libraries(bayesian_logistic PRIVATE continua::continua continua_warnings)
