@@ -123,7 +123,8 @@ DDIM_CASES = [("ddim_eps", 1, "leading", 1, "epsilon", 0.0),
 for name, ki, sp, off, pt, eta in DDIM_CASES:
     kind, b0, b1 = KINDS[ki]
     s = with_f64(DDIMScheduler(num_train_timesteps=T, beta_start=b0, beta_end=b1, beta_schedule=kind,
-                               timestep_spacing=sp, steps_offset=off, prediction_type=pt), kind, b0, b1)
+                               timestep_spacing=sp, steps_offset=off, prediction_type=pt,
+                               clip_sample=False), kind, b0, b1)
     s.set_timesteps(N)
     x = torch.tensor(xT, dtype=torch.float64)
     traj = []
