@@ -155,5 +155,58 @@ for name, ki, sp, off, pt, vt in DDPM_CASES:
     emit(f"// {name} timesteps: {s.timesteps.tolist()}")
     arr(name, traj)
 
+# DPM-Solver++(2M): diffusers computes in float32 (sigmas and the sample are cast to float32), so
+# the scheduler runs here with its module's torch.float32 read as float64 and sigmas recomputed in
+# float64 from alphas_cumprod (the same formula as set_timesteps), to compare at 1e-12.
+import types
+import diffusers.schedulers.scheduling_dpmsolver_multistep as dpm_module
+from diffusers import DPMSolverMultistepScheduler
+
+
+class _TorchF64(types.ModuleType):
+    def __getattr__(self, name):
+        return torch.float64 if name == "float32" else getattr(torch, name)
+
+
+dpm_module.torch = _TorchF64("torch")
+# (name, schedule index, spacing, offset, prediction, steps)
+DPM_CASES = [("dpm_eps10", 0, "linspace", 0, "epsilon", 10),
+             ("dpm_v20", 1, "leading", 1, "v_prediction", 20),
+             ("dpm_trail12", 2, "trailing", 0, "epsilon", 12),
+             ("dpm_x0_16", 0, "linspace", 0, "sample", 16)]
+for name, ki, sp, off, pt, n in DPM_CASES:
+    kind, b0, b1 = KINDS[ki]
+    s = DPMSolverMultistepScheduler(num_train_timesteps=T, beta_start=b0, beta_end=b1, beta_schedule=kind,
+                                    timestep_spacing=sp, steps_offset=off, prediction_type=pt,
+                                    algorithm_type="dpmsolver++", solver_order=2, solver_type="midpoint")
+    s.set_timesteps(n)
+    ac64 = abar64(kind, b0, b1)
+    s.alphas_cumprod = ac64
+    sig = ((1 - ac64) / ac64) ** 0.5
+    s.sigmas = torch.cat([sig[s.timesteps], torch.zeros(1, dtype=torch.float64)])
+    x = torch.tensor(xT, dtype=torch.float64)
+    traj = []
+    for i, t in enumerate(s.timesteps):
+        m = pred(pt, x, int(t), ac64[int(t)])
+        x = s.step(m, t, x).prev_sample
+        assert x.dtype == torch.float64
+        traj.extend(x.ravel().tolist())
+    emit(f"// {name} timesteps: {s.timesteps.tolist()}")
+    arr(name, traj)
+
+# DPM-Solver timesteps (they differ from DDIM's): rows as timestep_rows.
+rows, flat = [], []
+for sp_i, sp in enumerate(["leading", "trailing", "linspace"]):
+    for n in [1, 2, 3, 7, 10, 25, 50, 333, 999]:
+        for off in [0, 1]:
+            s = DPMSolverMultistepScheduler(num_train_timesteps=T, timestep_spacing=sp, steps_offset=off)
+            s.set_timesteps(n)
+            ts = s.timesteps.tolist()
+            rows.append((sp_i, n, off, len(flat), len(ts)))
+            flat.extend(ts)
+arr("dpm_timesteps_flat", flat, "std::int64_t")
+emit("inline constexpr timestep_row dpm_timestep_rows[] = {%s};" % ", ".join(
+    "{%d, %d, %d, %d, %d}" % r for r in rows))
+
 emit("}  // namespace continua_test::diffusion_golden")
 print("\n".join(out))

@@ -249,6 +249,52 @@ BOOST_AUTO_TEST_CASE(ddpm_ten_step_loops_match_diffusers) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(dpm_solver_timesteps_and_loops_match_diffusers) {
+  const d::timestep_spacing sp[] = {d::timestep_spacing::leading, d::timestep_spacing::trailing,
+                                    d::timestep_spacing::linspace};
+  for (const auto& r : g::dpm_timestep_rows) {
+    BOOST_TEST_CONTEXT("spacing " << r.spacing << " steps " << r.steps << " offset " << r.offset) {
+      const auto ts =
+          d::make_dpm_solver_timesteps(1000, std::size_t(r.steps), sp[r.spacing], r.offset);
+      const std::vector<std::int64_t> want(g::dpm_timesteps_flat + r.first,
+                                           g::dpm_timesteps_flat + r.first + r.count);
+      BOOST_TEST(ts == want, boost::test_tools::per_element());
+    }
+  }
+  struct dpm_case {
+    const char* name;
+    int schedule;
+    d::timestep_spacing spacing;
+    int offset;
+    d::prediction_type pred;
+    std::size_t steps;
+    const double* traj;
+  };
+  const dpm_case cases[] = {{"dpm_eps10", 0, d::timestep_spacing::linspace, 0,
+                             d::prediction_type::epsilon, 10, g::dpm_eps10},
+                            {"dpm_v20", 1, d::timestep_spacing::leading, 1,
+                             d::prediction_type::v_prediction, 20, g::dpm_v20},
+                            {"dpm_trail12", 2, d::timestep_spacing::trailing, 0,
+                             d::prediction_type::epsilon, 12, g::dpm_trail12},
+                            {"dpm_x0_16", 0, d::timestep_spacing::linspace, 0,
+                             d::prediction_type::sample, 16, g::dpm_x0_16}};
+  for (const auto& c : cases) {
+    const d::dpm_solver sampler(golden_schedule(c.schedule),
+                                d::make_dpm_solver_timesteps(1000, c.steps, c.spacing, c.offset),
+                                {.prediction = c.pred});
+    std::vector<double> x(g::loop_xT, g::loop_xT + 12), e(12), m(12),
+        p(12, std::numeric_limits<double>::quiet_NaN());  // step 0 must not read it
+    for (std::size_t i = 0; i < sampler.steps(); ++i) {
+      tanh_model{}(x, sampler.timesteps()[i], e);
+      d::convert_prediction(d::prediction_type::epsilon, c.pred, sampler.alpha_bar(i), x, e, m);
+      sampler.step(i, x, m, p);
+      BOOST_TEST_CONTEXT(c.name << " step " << i) {
+        BOOST_TEST(rel_diff(x, c.traj + 12 * i, 12) <= 1e-12);
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- exact epsilon of Gaussian data
 
 BOOST_AUTO_TEST_CASE(ddim_with_exact_epsilon_is_the_analytic_affine_map) {
@@ -285,6 +331,49 @@ BOOST_AUTO_TEST_CASE(ddim_with_exact_epsilon_is_the_analytic_affine_map) {
       }
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(dpm_solver_reaches_ddim_1000_accuracy_in_few_steps) {
+  // Deterministic samplers with the exact epsilon of Gaussian data are affine in x_T; the exact
+  // probability-flow map has slope s / sqrt(v_T) and intercept m - slope a_T m, so a sampler's
+  // error is |intercept - flow intercept| + |slope - flow slope|. DPM-Solver++(2M) at 50 steps is
+  // at least as accurate as DDIM at 1000 (measured 1.39e-3 vs 1.49e-3), at 25 steps at least twice
+  // as accurate as DDIM at 25 (1.8e-2 vs 5.4e-2), and its error falls at second order (20 -> 40
+  // steps: at least 3x smaller; measured 7.7x). The floor is the last step, which (as in
+  // diffusers) jumps from the last timestep to the x0 prediction.
+  const double m = 1.5, s = 0.4;
+  const d::noise_schedule sched;
+  const gaussian_model gm{&sched, m, s};
+  auto error = [&](const auto& sampler, auto&& run) {
+    std::vector<double> x = {0.0, 1.0}, scratch(2);
+    run(sampler, x, scratch);
+    const double abT = sched.alpha_bar(sampler.timesteps()[0]);
+    const double vT = abT * s * s + 1 - abT;
+    const double slope = s / std::sqrt(vT), icpt = m - slope * std::sqrt(abT) * m;
+    return std::fabs(x[0] - icpt) + std::fabs((x[1] - x[0]) - slope);
+  };
+  auto run_ddim = [&](const d::ddim& sp, std::vector<double>& x, std::vector<double>& sc) {
+    sp.sample(gm, x, sc, 2);
+  };
+  auto run_dpm = [&](const d::dpm_solver& sp, std::vector<double>& x, std::vector<double>& sc) {
+    std::vector<double> p(2);
+    sp.sample(gm, x, sc, p, 2);
+  };
+  const auto ts = [](std::size_t n) {
+    return d::make_dpm_solver_timesteps(1000, n, d::timestep_spacing::trailing);
+  };
+  const double ddim1000 = error(d::ddim(sched, ts(1000)), run_ddim);
+  const double ddim25 = error(d::ddim(sched, ts(25)), run_ddim);
+  const double dpm20 = error(d::dpm_solver(sched, ts(20)), run_dpm);
+  const double dpm25 = error(d::dpm_solver(sched, ts(25)), run_dpm);
+  const double dpm40 = error(d::dpm_solver(sched, ts(40)), run_dpm);
+  const double dpm50 = error(d::dpm_solver(sched, ts(50)), run_dpm);
+  BOOST_TEST_MESSAGE("flow-map error: DDIM 1000 " << ddim1000 << ", DDIM 25 " << ddim25
+                                                  << ", DPM++ 20 " << dpm20 << ", 25 " << dpm25
+                                                  << ", 40 " << dpm40 << ", 50 " << dpm50);
+  BOOST_TEST(dpm50 <= ddim1000);
+  BOOST_TEST(dpm25 <= ddim25 / 2);
+  BOOST_TEST(dpm40 <= dpm20 / 3);
 }
 
 namespace {
@@ -564,6 +653,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(same_seed_same_samples_on_every_backend, T, real_t
   BOOST_TEST(std::vector<T>(dbp.begin(), dbp.end()) == bp_s, boost::test_tools::per_element());
   bd.invert(gm, dbx, dbp, ds, 3, 1e-2);
   BOOST_TEST(std::vector<T>(dbx.begin(), dbx.end()) == bx, boost::test_tools::per_element());
+  const d::dpm_solver dpm(sched, d::make_dpm_solver_timesteps(1000, 15));
+  std::vector<T> px = x0, pp(x0.size());
+  dpm.sample(gm, px, scratch, pp, 3);
+  thrust::device_vector<T> dpx(x0.begin(), x0.end()), dpp(x0.size());
+  dpm.sample(gm, dpx, ds, dpp, 3);
+  BOOST_TEST(std::vector<T>(dpx.begin(), dpx.end()) == px, boost::test_tools::per_element());
 #endif
 }
 
@@ -609,6 +704,20 @@ BOOST_AUTO_TEST_CASE(model_nan_is_reported_with_step_and_sample_and_nothing_over
   BOOST_CHECK_THROW(bd.step(1, y, p, m), continua::non_finite_error);
   BOOST_TEST(y == x0);
   BOOST_TEST(p == std::vector<double>(8, 7.0));
+  // DPM-Solver++ too, per step and in the loop (the multistep state untouched by the bad step).
+  const d::dpm_solver dpm(sched, d::make_dpm_solver_timesteps(1000, 10));
+  BOOST_CHECK_THROW(dpm.step(0, y, m, p), continua::non_finite_error);
+  BOOST_TEST(y == x0);
+  BOOST_TEST(p == std::vector<double>(8, 7.0));
+  calls = 0;
+  std::vector<double> z = x0, zp(8);
+  try {
+    dpm.sample(bad, z, scratch, zp, 4);
+    BOOST_FAIL("NaN from the model was not reported by dpm_solver");
+  } catch (const continua::non_finite_error& err) {
+    BOOST_TEST(std::string(err.what()).find("step 3") != std::string::npos);
+    BOOST_TEST(std::string(err.what()).find("sample 2") != std::string::npos);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bad_schedules_steps_eta_gamma_and_sizes_are_refused) {
@@ -655,6 +764,11 @@ BOOST_AUTO_TEST_CASE(bad_schedules_steps_eta_gamma_and_sizes_are_refused) {
   BOOST_CHECK_THROW(bd.invert(gm, x, x, s6, 2, 1e-6), E);
   BOOST_CHECK_THROW(bd.step(0, x, p, small), continua::size_mismatch);
   BOOST_CHECK_THROW(bd.invert_step(0, x, p, s6), E);
+  BOOST_CHECK_THROW(d::make_dpm_solver_timesteps(1000, 0), E);
+  BOOST_CHECK_THROW(d::dpm_solver(sched, {3, 7}), E);
+  const d::dpm_solver dpm(sched, {500, 100});
+  BOOST_CHECK_THROW(dpm.sample(gm, x, s6, small, 2), continua::size_mismatch);
+  BOOST_CHECK_THROW(dpm.step(2, x, s6, p), E);
   BOOST_TEST(x == x0);
 }
 
