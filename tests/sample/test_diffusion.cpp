@@ -484,6 +484,29 @@ BOOST_AUTO_TEST_CASE(ddpm_and_ddim_sample_the_mixture_mode_weights) {
   check(d::ddim(sched, d::make_timesteps(1000, 1000)), 22, "mixture DDIM eta=0 1000 steps");
 }
 
+BOOST_AUTO_TEST_CASE(classifier_free_guidance_of_gaussians_is_the_shifted_gaussian) {
+  // eps* of N(m, s^2) is (b / v)(x - a m): affine in m with a slope free of m, so guiding
+  // N(m_u, s^2) towards N(m_c, s^2) with scale w is exactly the eps* of N(m_u + w (m_c - m_u),
+  // s^2). DDIM with the guided model equals DDIM with that Gaussian's eps to 1e-12.
+  const d::noise_schedule sched;
+  const double s = 0.5, mu = -1.0, mc = 2.0;
+  const d::ddim sampler(sched, d::make_timesteps(1000, 30));
+  for (double w : {0.0, 1.0, 3.5}) {
+    std::vector<double> x = {0.3, -1.2, 0.8, 2.2}, y = x, scratch(4), u(4);
+    const auto model =
+        d::guided(gaussian_model{&sched, mc, s}, gaussian_model{&sched, mu, s}, w, u);
+    sampler.sample(model, x, scratch, 2);
+    sampler.sample(gaussian_model{&sched, mu + w * (mc - mu), s}, y, scratch, 2);
+    BOOST_TEST_CONTEXT("scale " << w) { BOOST_TEST(rel_diff(x, y.data(), 4) <= 1e-12); }
+  }
+  std::vector<double> u(3), out(4), x(4);
+  BOOST_CHECK_THROW(
+      d::guided(gaussian_model{&sched, mc, s}, gaussian_model{&sched, mu, s}, std::nan(""), u),
+      continua::invalid_argument);
+  const auto bad = d::guided(gaussian_model{&sched, mc, s}, gaussian_model{&sched, mu, s}, 2.0, u);
+  BOOST_CHECK_THROW(bad(x, 10, out), continua::size_mismatch);
+}
+
 // ---------------------------------------------------------------- BDIA
 
 BOOST_AUTO_TEST_CASE(bdia_follows_the_paper_recursion) {
@@ -653,6 +676,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(same_seed_same_samples_on_every_backend, T, real_t
   BOOST_TEST(std::vector<T>(dbp.begin(), dbp.end()) == bp_s, boost::test_tools::per_element());
   bd.invert(gm, dbx, dbp, ds, 3, 1e-2);
   BOOST_TEST(std::vector<T>(dbx.begin(), dbx.end()) == bx, boost::test_tools::per_element());
+  // classifier-free guidance on the device
+  std::vector<T> gx = x0, gu(x0.size());
+  thrust::device_vector<T> dgx(x0.begin(), x0.end()), dgu(x0.size());
+  const gaussian_model other{&sched, -0.5, 0.4};
+  eta.sample(d::guided(gm, other, 2.5, gu), gx, scratch, 3, key);
+  eta.sample(d::guided(gm, other, 2.5, dgu), dgx, ds, 3, key);
+  BOOST_TEST(std::vector<T>(dgx.begin(), dgx.end()) == gx, boost::test_tools::per_element());
   const d::dpm_solver dpm(sched, d::make_dpm_solver_timesteps(1000, 15));
   std::vector<T> px = x0, pp(x0.size());
   dpm.sample(gm, px, scratch, pp, 3);

@@ -6,6 +6,7 @@
 #include "continua/sample/diffusion/ddim.hpp"
 #include "continua/sample/diffusion/ddpm.hpp"
 #include "continua/sample/diffusion/dpm_solver.hpp"
+#include "continua/sample/diffusion/guidance.hpp"
 #include "continua/sample/diffusion/prediction.hpp"
 #include "continua/sample/diffusion/sampler_base.hpp"
 #include "continua/sample/diffusion/schedule.hpp"
