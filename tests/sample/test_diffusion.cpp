@@ -4,11 +4,13 @@
 // |z| <= 3.09 per statistic, two-sided false-alarm rate 0.2% each); BDIA follows the paper's
 // recursion and inverts exactly (round trip <= 1e-10 in double); the noise is the same on serial,
 // OpenMP and Thrust device paths; bad input is refused with the state untouched.
+#include <algorithm>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -505,6 +507,174 @@ BOOST_AUTO_TEST_CASE(classifier_free_guidance_of_gaussians_is_the_shifted_gaussi
       continua::invalid_argument);
   const auto bad = d::guided(gaussian_model{&sched, mc, s}, gaussian_model{&sched, mu, s}, 2.0, u);
   BOOST_CHECK_THROW(bad(x, 10, out), continua::size_mismatch);
+}
+
+namespace {
+// The exact Gaussian epsilon with one timestep per sample (row b of dim values at t[b]); host.
+struct per_sample_gaussian {
+  const d::noise_schedule* sched;
+  double m, s;
+  std::size_t dim;
+  template <class X, class E>
+  void operator()(const X& x, std::span<const std::int64_t> t, E& out) const {
+    for (std::size_t b = 0; b < t.size(); ++b) {
+      const double ab = sched->alpha_bar(t[b]), a = std::sqrt(ab), bb = std::sqrt(1 - ab);
+      const double v = a * a * s * s + bb * bb;
+      const double scale = bb / v, am = a * m;  // as gaussian_model, so results compare bitwise
+      for (std::size_t j = b * dim; j < (b + 1) * dim; ++j) out[j] = scale * (x[j] - am);
+    }
+  }
+};
+}  // namespace
+
+#if CONTINUA_TEST_THRUST
+namespace {
+template <class T>
+struct per_row_affine_kernel {
+  const T* x;
+  T* out;
+  const T* k;  // (scale, am) per row
+  std::size_t dim;
+  CONTINUA_HD void operator()(std::size_t i) const {
+    const T* r = k + 2 * (i / dim);
+    out[i] = r[0] * (x[i] - r[1]);
+  }
+};
+// per_sample_gaussian for device vectors: the per-row scalars go to the device each call.
+struct per_sample_gaussian_device {
+  const d::noise_schedule* sched;
+  double m, s;
+  std::size_t dim;
+  template <class T>
+  void operator()(const thrust::device_vector<T>& x, std::span<const std::int64_t> t,
+                  thrust::device_vector<T>& out) const {
+    std::vector<T> k(2 * t.size());
+    for (std::size_t b = 0; b < t.size(); ++b) {
+      const double ab = sched->alpha_bar(t[b]), a = std::sqrt(ab), bb = std::sqrt(1 - ab);
+      const double v = a * a * s * s + bb * bb;
+      k[2 * b] = static_cast<T>(bb / v);
+      k[2 * b + 1] = static_cast<T>(a * m);
+    }
+    const thrust::device_vector<T> dk(k.begin(), k.end());
+    continua::for_each_index(continua::device_space{}, x.size(),
+                             per_row_affine_kernel<T>{thrust::raw_pointer_cast(x.data()),
+                                                      thrust::raw_pointer_cast(out.data()),
+                                                      thrust::raw_pointer_cast(dk.data()), dim});
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(time_shift_on_the_device_equals_the_host) {
+  const d::noise_schedule sched;
+  const std::size_t batch = 3, dim = 64;
+  const d::time_shift_ddim sampler(sched, d::make_timesteps(1000, 30),
+                                   {.window = 30, .cutoff = 100, .eta = 0.3});
+  std::vector<float> x(batch * dim), scratch(x.size());
+  continua::fill_normal(x, {.seed = 41});
+  thrust::device_vector<float> dx(x.begin(), x.end()), ds(x.size());
+  std::vector<std::int64_t> ch, dch;
+  const continua::philox_key key{.seed = 42};
+  // host model computing as the device one (scale * (x - am) in float)
+  auto host_model = [&](const std::vector<float>& xx, std::span<const std::int64_t> t,
+                        std::vector<float>& out) {
+    for (std::size_t b = 0; b < t.size(); ++b) {
+      const double ab = sched.alpha_bar(t[b]), a = std::sqrt(ab), bb = std::sqrt(1 - ab);
+      const double v = a * a * 0.25 + bb * bb;
+      const float sc = static_cast<float>(bb / v), am = static_cast<float>(a * 0.5);
+      for (std::size_t j = b * dim; j < (b + 1) * dim; ++j) out[j] = sc * (xx[j] - am);
+    }
+  };
+  sampler.sample(host_model, x, scratch, batch, key, &ch);
+  sampler.sample(per_sample_gaussian_device{&sched, 0.5, 0.5, dim}, dx, ds, batch, key, &dch);
+  BOOST_TEST(ch == dch, boost::test_tools::per_element());
+  BOOST_TEST(std::vector<float>(dx.begin(), dx.end()) == x, boost::test_tools::per_element());
+}
+#endif
+
+BOOST_AUTO_TEST_CASE(time_shift_rule_window_and_cutoff) {
+  const d::noise_schedule sched;
+  const auto ts = d::make_timesteps(1000, 20);  // 950, 900, ..., 0
+  const d::time_shift_ddim sampler(sched, ts, {.window = 20, .cutoff = 300});
+  const auto& ac = sched.alphas_cumprod();
+  // The chosen timestep is the brute-force argmin over the clipped window, for variances that
+  // match a timestep inside, below and above the window.
+  for (std::size_t i = 1; i < ts.size(); ++i) {
+    for (std::int64_t target : {ts[i] - 7, ts[i] + 3, ts[i] - 40, ts[i] + 40, std::int64_t(0)}) {
+      const double var = 1 - ac[static_cast<std::size_t>(std::clamp<std::int64_t>(target, 0, 999))];
+      std::int64_t want = ts[i];
+      if (ts[i] > 300) {
+        double best = 1e300;
+        for (std::int64_t s2 = std::max<std::int64_t>(0, ts[i] - 10);
+             s2 <= std::min<std::int64_t>(999, ts[i] + 10); ++s2) {
+          const double dd = (var - (1 - ac[std::size_t(s2)])) * (var - (1 - ac[std::size_t(s2)]));
+          if (dd < best) {
+            best = dd;
+            want = s2;
+          }
+        }
+      }
+      BOOST_TEST_CONTEXT("step " << i << " target " << target) {
+        BOOST_TEST(sampler.shifted_timestep(i, var) == want);
+      }
+    }
+  }
+  // No shift at the first step, nor at or below the cutoff.
+  BOOST_TEST(sampler.shifted_timestep(0, 0.1) == ts[0]);
+  BOOST_TEST(sampler.shifted_timestep(13, 0.99) == ts[13]);  // ts[13] = 300
+}
+
+BOOST_AUTO_TEST_CASE(time_shift_with_exact_epsilon_shifts_only_within_variance_noise) {
+  // Data at 0 (s = 0): with the exact epsilon each step rescales x, so a sample's variance is
+  // (1 - abar_t) times that of its x_T, which is 1 up to sampling noise of relative size
+  // sqrt(2 / (dim - 1)). The shift must be explained by that noise: the chosen s has
+  // 1 - abar_s within (1 - abar_t)(1 +- 5 sqrt(2 / (dim - 1))), or is t itself.
+  const d::noise_schedule sched;
+  const std::size_t batch = 4, dim = 4096;
+  const d::time_shift_ddim sampler(sched, d::make_timesteps(1000, 50),
+                                   {.window = 40, .cutoff = 200});
+  std::vector<double> x(batch * dim), scratch(x.size());
+  continua::fill_normal(x, {.seed = 31});
+  std::vector<std::int64_t> chosen;
+  sampler.sample(per_sample_gaussian{&sched, 0.0, 0.0, dim}, x, scratch, batch, {}, &chosen);
+  const double tol = 5 * std::sqrt(2.0 / double(dim - 1));
+  int shifted = 0;
+  for (std::size_t i = 0; i < sampler.steps(); ++i)
+    for (std::size_t b = 0; b < batch; ++b) {
+      const std::int64_t t = sampler.timesteps()[i], sb = chosen[i * batch + b];
+      if (sb == t) continue;
+      ++shifted;
+      const double want = 1 - sched.alpha_bar(t), got = 1 - sched.alpha_bar(sb);
+      BOOST_TEST_CONTEXT("step " << i << " sample " << b << " t " << t << " -> " << sb) {
+        BOOST_TEST(std::fabs(got - want) <= tol * want);
+        BOOST_TEST(t > 200);
+      }
+    }
+  BOOST_TEST_MESSAGE("time shift with the exact epsilon: " << shifted << " of "
+                                                           << sampler.steps() * batch
+                                                           << " (step, sample) pairs shifted");
+  // The result is still the data (all zeros) to the precision of the last steps.
+  double worst = 0;
+  for (double v : x) worst = std::max(worst, std::fabs(v));
+  BOOST_TEST(worst <= 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(time_shift_past_the_cutoff_is_plain_ddim_bit_for_bit) {
+  const d::noise_schedule sched;
+  const auto ts = d::make_timesteps(1000, 25);
+  const d::time_shift_ddim shifted(sched, ts, {.window = 10, .cutoff = 1000, .eta = 0.5});
+  const d::ddim plain(sched, ts, {.eta = 0.5});
+  std::vector<double> x(3 * 8), y, scratch(x.size());
+  continua::fill_normal(x, {.seed = 3});
+  y = x;
+  const continua::philox_key key{.seed = 8};
+  shifted.sample(per_sample_gaussian{&sched, 1.0, 0.5, 8}, x, scratch, 3, key);
+  plain.sample(gaussian_model{&sched, 1.0, 0.5}, y, scratch, 3, key);
+  BOOST_TEST(x == y, boost::test_tools::per_element());
+  // bad input
+  std::vector<double> one(3), s3(3);
+  BOOST_CHECK_THROW(shifted.sample(per_sample_gaussian{&sched, 1.0, 0.5, 1}, one, s3, 3),
+                    continua::invalid_argument);  // dim 1: no variance
+  BOOST_CHECK_THROW(d::time_shift_ddim(sched, ts, {.eta = 2.0}), continua::invalid_argument);
 }
 
 // ---------------------------------------------------------------- BDIA

@@ -10,3 +10,4 @@
 #include "continua/sample/diffusion/prediction.hpp"
 #include "continua/sample/diffusion/sampler_base.hpp"
 #include "continua/sample/diffusion/schedule.hpp"
+#include "continua/sample/diffusion/time_shift.hpp"
