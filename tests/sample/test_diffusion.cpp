@@ -197,18 +197,25 @@ struct golden_case {
 };
 
 // Runs the 3 x 4 golden loop step by step with the script's model and stored noise.
-template <class Sampler>
-void check_golden_loop(const Sampler& sampler, const golden_case& c) {
-  std::vector<double> x(g::loop_xT, g::loop_xT + 12), e(12), m(12), z(12);
+// Runs the 3 x 4 golden loop step by step with the script's model and stored noise, in T;
+// float: to 2e-5 relative (float32 arithmetic over 10 steps of a double reference).
+template <class T, class Sampler>
+void check_golden_loop_in(const Sampler& sampler, const golden_case& c, double tol) {
+  std::vector<T> x(g::loop_xT, g::loop_xT + 12), e(12), m(12), z(12);
   for (std::size_t i = 0; i < sampler.steps(); ++i) {
     tanh_model{}(x, sampler.timesteps()[i], e);
     d::convert_prediction(d::prediction_type::epsilon, c.pred, sampler.alpha_bar(i), x, e, m);
     z.assign(g::loop_noise + 12 * i, g::loop_noise + 12 * (i + 1));
     sampler.step_with_noise(i, x, m, z);
-    BOOST_TEST_CONTEXT(c.name << " step " << i) {
-      BOOST_TEST(rel_diff(x, c.traj + 12 * i, 12) <= 1e-12);
+    BOOST_TEST_CONTEXT(c.name << " step " << i << " " << sizeof(T) * 8 << "-bit") {
+      BOOST_TEST(rel_diff(to_double(x), c.traj + 12 * i, 12) <= tol);
     }
   }
+}
+template <class Sampler>
+void check_golden_loop(const Sampler& sampler, const golden_case& c) {
+  check_golden_loop_in<double>(sampler, c, 1e-12);
+  check_golden_loop_in<float>(sampler, c, 2e-5);
 }
 }  // namespace
 
