@@ -165,9 +165,12 @@ class bdia {
   // good pair (x the state passed to the failing call).
   template <class Model, class X, class P, class E>
   requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<P>> &&
-      same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>> &&
-      model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>
+      same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>>
   void sample(Model&& model, X&& x, P&& prev, E&& scratch, std::size_t batch) const {
+    static_assert(model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>,
+                  "continua::sample::diffusion: the model must be callable as model(const X& x, "
+                  "std::int64_t t, E& out), writing its prediction for the batch x at timestep t "
+                  "into out (X, E: the x and scratch tensor types)");
     const std::string ctx = std::string(ctx_) + "::sample";
     const std::size_t dim = check_loop(ctx, x, prev, scratch, batch);
     detail::require_finite_input(ctx, "x", x);
@@ -185,10 +188,13 @@ class bdia {
   // Model NaN/Inf: as in sample, with (x, prev) the last good pair.
   template <class Model, class X, class P, class E>
   requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<P>> &&
-      same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>> &&
-      model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>
+      same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>>
   void invert(Model&& model, X&& x, P&& prev, E&& scratch, std::size_t batch,
               double tolerance) const {
+    static_assert(model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>,
+                  "continua::sample::diffusion: the model must be callable as model(const X& x, "
+                  "std::int64_t t, E& out), writing its prediction for the batch x at timestep t "
+                  "into out (X, E: the x and scratch tensor types)");
     using T = value_t<std::remove_cvref_t<X>>;
     const std::string ctx = std::string(ctx_) + "::invert";
     const std::size_t dim = check_loop(ctx, x, prev, scratch, batch);

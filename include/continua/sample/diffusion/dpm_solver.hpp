@@ -164,9 +164,12 @@ class dpm_solver {
   // model names step, timestep and sample, with x the state passed to that call.
   template <class Model, class X, class E, class P>
   requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>> &&
-      same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<P>> &&
-      model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>
+      same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<P>>
   void sample(Model&& model, X&& x, E&& scratch, P&& x0_prev, std::size_t batch) const {
+    static_assert(model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>,
+                  "continua::sample::diffusion: the model must be callable as model(const X& x, "
+                  "std::int64_t t, E& out), writing its prediction for the batch x at timestep t "
+                  "into out (X, E: the x and scratch tensor types)");
     const std::string ctx = std::string(ctx_) + "::sample";
     const std::size_t n = continua::size(x);
     const std::size_t dim = detail::sample_dim(ctx, n, batch);

@@ -225,9 +225,12 @@ class affine_sampler {
   // the state that was passed to that model call (the last good state), nothing of the bad output
   // written into it.
   template <class Model, class X, class E>
-  requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>> &&
-      model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>
+  requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>>
   void sample(Model&& model, X&& x, E&& scratch, std::size_t batch, philox_key key = {}) const {
+    static_assert(model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>,
+                  "continua::sample::diffusion: the model must be callable as model(const X& x, "
+                  "std::int64_t t, E& out), writing its prediction for the batch x at timestep t "
+                  "into out (X, E: the x and scratch tensor types)");
     const std::string ctx = std::string(name_) + "::sample";
     const std::size_t n = continua::size(x);
     const std::size_t dim = sample_dim(ctx, n, batch);

@@ -135,10 +135,13 @@ class time_shift_ddim {
   // steps() x batch (row i: step i). Allocates 4 batch scalars in x's memory space. Errors as
   // ddim::sample.
   template <class Model, class X, class E>
-  requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>> &&
-      batch_timestep_model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>
+  requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>>
   void sample(Model&& model, X&& x, E&& scratch, std::size_t batch, philox_key key = {},
               std::vector<std::int64_t>* chosen = nullptr) const {
+    static_assert(
+        batch_timestep_model_for<Model, std::remove_cvref_t<X>, std::remove_cvref_t<E>>,
+        "continua::sample::diffusion::time_shift_ddim: the model must be callable as "
+        "model(const X& x, std::span<const std::int64_t> t, E& out) with one timestep per sample");
     using XT = std::remove_cvref_t<X>;
     using T = value_t<XT>;
     using S = memory_space_t<XT>;
