@@ -385,6 +385,46 @@ BOOST_AUTO_TEST_CASE(dpm_solver_reaches_ddim_1000_accuracy_in_few_steps) {
   BOOST_TEST(dpm40 <= dpm20 / 3);
 }
 
+BOOST_AUTO_TEST_CASE(dpm_solver_on_the_mixture_needs_far_fewer_steps_than_ddim) {
+  // The deterministic samplers all integrate the probability-flow ODE; with the exact epsilon of
+  // the 1-D mixture 0.3 N(-1, 0.3^2) + 0.7 N(1.5, 0.5^2), DPM-Solver++ at 1000 steps stands for
+  // the exact flow map (it moves 1.5e-5 from 500 steps, so by second order it is ~4e-6 off).
+  // Over 512 starting points, the mean distance to it of DPM-Solver++ at 100 steps is at most that
+  // of DDIM at 1000 steps (measured 5.5e-4 vs 1.34e-3; DDIM at 100: 1.3e-2).
+  const d::noise_schedule sched;
+  const mixture_model mm{&sched};
+  const std::size_t n = 512;
+  std::vector<double> xT(n), scratch(n), p(n);
+  continua::fill_normal(xT, {.seed = 77});
+  const auto ts = [](std::size_t k) {
+    return d::make_dpm_solver_timesteps(1000, k, d::timestep_spacing::trailing);
+  };
+  auto run_dpm = [&](std::size_t k) {
+    std::vector<double> x = xT;
+    d::dpm_solver(sched, ts(k)).sample(mm, x, scratch, p, n);
+    return x;
+  };
+  auto run_ddim = [&](std::size_t k) {
+    std::vector<double> x = xT;
+    d::ddim(sched, ts(k)).sample(mm, x, scratch, n);
+    return x;
+  };
+  const auto ref = run_dpm(1000);
+  auto mean_dist = [&](const std::vector<double>& x) {
+    double s2 = 0;
+    for (std::size_t i = 0; i < n; ++i) s2 += std::fabs(x[i] - ref[i]);
+    return s2 / double(n);
+  };
+  const double ddim1000 = mean_dist(run_ddim(1000)), ddim100 = mean_dist(run_ddim(100));
+  const double dpm100 = mean_dist(run_dpm(100)), dpm50 = mean_dist(run_dpm(50)),
+               dpm500 = mean_dist(run_dpm(500));
+  BOOST_TEST_MESSAGE("mixture, mean distance to DPM-Solver++ 1000: DDIM 1000 "
+                     << ddim1000 << ", DDIM 100 " << ddim100 << ", DPM++ 50 " << dpm50 << ", 100 "
+                     << dpm100 << ", 500 " << dpm500);
+  BOOST_TEST(dpm100 <= ddim1000);
+  BOOST_TEST(dpm500 <= 1e-4);  // the reference has converged
+}
+
 namespace {
 // Moments of x_N when x_0 ~ N(0, 1) and every step is x' = cx x + cm eps*(x) + cz z with the
 // exact Gaussian epsilon eps* = (b / v)(x - a m): mean' = k mean + c, var' = k^2 var + cz^2.
