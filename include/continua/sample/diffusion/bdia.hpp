@@ -182,9 +182,10 @@ class bdia {
 
   // Recovers s_0 (x_T) from the last two states: on entry x = s_N, prev = s_{N-1} (as sample left
   // them); on exit x = s_0 and prev = s_1. N - 1 model calls, at s_{N-1} .. s_1. Refused (throws
-  // continua::invalid_argument before any work) when N < 2, or when condition_estimate() times
-  // the unit roundoff of the element type (6e-8 for float, 1.1e-16 for double) exceeds
-  // `tolerance`, the relative error the caller needs: the inversion could not deliver it.
+  // continua::invalid_argument before any work) when N < 2, when tolerance is not finite and
+  // positive, or, for float32 data, when condition_estimate() x 6e-8 (the float32 unit roundoff)
+  // exceeds `tolerance`, the relative error the caller needs: the inversion could not promise it.
+  // Double data is inverted whatever the estimate (measured errors: docs/diffusion.md).
   // Model NaN/Inf: as in sample, with (x, prev) the last good pair.
   template <class Model, class X, class P, class E>
   requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<P>> &&
