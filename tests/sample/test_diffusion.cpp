@@ -304,6 +304,27 @@ BOOST_AUTO_TEST_CASE(dpm_solver_timesteps_and_loops_match_diffusers) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(ddim_with_eta_one_is_ddpm_fixed_small) {
+  // DDIM's eta = 1 step is the DDPM posterior with variance beta~ (Song et al., Sec. 4.1), so
+  // TS-DDPM is time_shift_ddim with eta = 1: the coefficients agree to 1e-12.
+  const d::noise_schedule sched({.kind = d::beta_schedule::squaredcos_cap_v2});
+  const auto ts = d::make_timesteps(1000, 40, d::timestep_spacing::trailing);
+  const d::ddim a(sched, ts, {.eta = 1.0});
+  const d::ddpm b(sched, ts);
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    const auto &ca = a.coefficients(i), &cb = b.coefficients(i);
+    BOOST_TEST_CONTEXT("step " << i) {
+      BOOST_TEST(std::fabs(ca.cx - cb.cx) <= 1e-12 * std::fabs(cb.cx));
+      BOOST_TEST(std::fabs(ca.cm - cb.cm) <= 1e-12 * std::fabs(cb.cm));
+      // the last step's variance is 0, which DDPM clamps to 1e-20 (diffusers' rule)
+      if (i + 1 < ts.size())
+        BOOST_TEST(std::fabs(ca.cz - cb.cz) <= 1e-12 * std::fabs(cb.cz));
+      else
+        BOOST_TEST((ca.cz == 0.0 && cb.cz == 1e-10));
+    }
+  }
+}
+
 // ---------------------------------------------------------------- exact epsilon of Gaussian data
 
 BOOST_AUTO_TEST_CASE(ddim_with_exact_epsilon_is_the_analytic_affine_map) {
