@@ -337,6 +337,8 @@ BOOST_AUTO_TEST_CASE(windowed_adaptation_recovers_the_variances) {
   double acceptance = 0;
   for (int i = 0; i < 50; ++i) acceptance += s::mean_acceptance(k.step(st, target, {8, 2}));
   BOOST_TEST(std::abs(acceptance / 50 - 0.8) < 0.1, "acceptance " << acceptance / 50);
+  BOOST_TEST_MESSAGE("HMC acceptance after warm-up " << acceptance / 50 << ", inverse mass " << m[0]
+                                                     << " " << m[1] << " " << m[2]);
 }
 
 BOOST_AUTO_TEST_CASE(stan_windows) {
@@ -359,6 +361,12 @@ BOOST_AUTO_TEST_CASE(stan_windows) {
   }
   BOOST_TEST(changes == (std::vector<int>{99, 149, 249, 449, 974}),
              boost::test_tools::per_element());
+  // The final step size holds MALA's target acceptance roughly: dual averaging restarted at the
+  // last window's end and had only the 25 steps of the final buffer (as in Stan).
+  double acceptance = 0;
+  for (int i = 0; i < 200; ++i) acceptance += s::mean_acceptance(k.step(st, target, {3, 4}));
+  BOOST_TEST(std::abs(acceptance / 200 - 0.574) < 0.1, "acceptance " << acceptance / 200);
+  BOOST_TEST_MESSAGE("MALA acceptance after warm-up " << acceptance / 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

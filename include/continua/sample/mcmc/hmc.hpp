@@ -3,6 +3,7 @@
 // Duane et al., Phys. Lett. B 195, 1987; Neal, "MCMC using Hamiltonian dynamics", 2011.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
