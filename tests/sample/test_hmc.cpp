@@ -523,6 +523,19 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, T, real_types)
   BOOST_TEST(wa.done());
   BOOST_TEST(continua::io::save_bytes(wa) == continua::io::save_bytes(wb));
 
+  // NUTS resumes from the same chain state.
+  s::nuts nk({.step_size = 0.4});
+  auto na = nk.init(continua::as_matrix(x0, 64, 2), target);
+  for (int i = 0; i < 5; ++i) nk.step(na, target, {6, 1});
+  auto nb = nk.init(continua::as_matrix(x0, 64, 2), target);
+  continua::io::load_bytes(continua::io::save_bytes(na), nb);
+  for (int i = 0; i < 5; ++i) {
+    nk.step(na, target, {6, 1});
+    nk.step(nb, target, {6, 1});
+  }
+  BOOST_TEST(na.position.to_host() == nb.position.to_host());
+  BOOST_TEST(na.tree_depth.to_host() == nb.tree_depth.to_host());
+
   // An adaptation state that cannot happen is refused and the destination kept.
   s::window_adaptation forged({.num_steps = 10});  // a different warm-up length
   BOOST_CHECK_THROW(continua::io::load_bytes(wimage, forged), std::exception);
