@@ -76,6 +76,14 @@ struct chain_state {
   // Scratch of the steps (not checkpointed): the proposal, swapped in for accepted chains.
   buffer<T, Space> proposal_position, proposal_energy, proposal_gradient;
 
+  // Scratch of the trajectory kernels, HMC and NUTS (not checkpointed: each step draws fresh
+  // momenta), and their per-chain counts of the last step.
+  buffer<T, Space> momentum;                    // chains x dim
+  buffer<double, Space> hamiltonian;            // 2 x chains: H at the start, H now
+  buffer<std::uint8_t, Space> stopped;          // chains: the trajectory diverged
+  buffer<std::uint32_t, Space> leapfrog_steps;  // chains: leapfrog steps of the last step
+  buffer<std::uint32_t, Space> tree_depth;      // chains: NUTS tree depth of the last step
+
   // chains x dim views of the positions and gradients.
   matrix_view<const T, Space> positions() const {
     return {position.data(), static_cast<std::size_t>(chains), static_cast<std::size_t>(dim)};
