@@ -354,7 +354,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(minibatch_sgld_matches_its_exact_stationary_law, T
   // the gradient noise exactly as the linear recursion (sgld_stationary_covariance) says.
   const blr_data<T> d;
   blr_target<T> target(d, 10);
-  const std::size_t chains = 1 << 13;
+  const std::size_t chains = 1 << 12;
   const double h = 1e-3;
   const auto x =
       to_double(run_blr<s::sgld, T>(s::sgld({.step_size = h}), target, chains, 150, {3, 2}));
@@ -485,7 +485,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(ends_at_the_exact_law_of_the_ladder_near_the_targe
   const double m = 2.0, s2 = 2.25;
   noisy_gaussian<T> target{m, s2};
   const s::annealed_langevin k(ladder());
-  const std::size_t chains = 1 << 13;
+  const std::size_t chains = 1 << 12;
   std::vector<T> x0(chains, T(-1));
   auto st = k.init(continua::as_matrix(x0, chains, 1), target);
   k.run(st, target, {21, 4});
@@ -725,11 +725,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(persistent_cd_recovers_the_precision, T, real_type
   const s::mala k({.step_size = 1.0});
   std::vector<T> batch(n_model);
   double sum = 0;
-  const int iterations = 300, averaged = 100;
+  const int iterations = 250, averaged = 100;
   for (int it = 0; it < iterations; ++it) {
     buf.draw(batch);
     auto st = k.init(continua::as_matrix(batch, n_model, 1), model);
-    for (int j = 0; j < 10; ++j) k.step(st, model, {31, static_cast<std::uint64_t>(2 + it)});
+    for (int j = 0; j < 5; ++j) k.step(st, model, {31, static_cast<std::uint64_t>(2 + it)});
     batch = st.position.to_host();
     buf.write_back(batch);
     ebm::contrastive_divergence_gradient(model, continua::as_matrix(data, n_data, 1),

@@ -109,8 +109,11 @@ class persistent_chains {
     fill_fresh(chains_, round_noise(0).normal_offset);
   }
 
+  // The options, as validated.
   const persistent_chains_options& options() const { return opt_; }
+  // Chains kept.
   std::size_t capacity() const { return opt_.capacity; }
+  // Coordinates per chain.
   std::size_t dim() const { return opt_.dim; }
   // Rounds drawn so far (round k used the stream's block k; block 0 filled the store).
   std::uint64_t rounds() const { return rounds_; }
