@@ -789,6 +789,17 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(conditional_langevin_follows_its_exact_recursion, 
   BOOST_TEST(std::abs(mean - c / P) <= 0.01 * std::sqrt(1 / P));
 }
 
+BOOST_AUTO_TEST_CASE(step_rule_is_b_sigma_optionally_scaled_by_the_marginal_noise) {
+  const ebm::recovery_likelihood plain({.sigmas = {0.1, 0.3, 0.5}, .step_coefficient = 0.2});
+  const ebm::recovery_likelihood scaled(
+      {.sigmas = {0.1, 0.3, 0.5}, .step_coefficient = 0.2, .scale_by_marginal_noise = true});
+  const double bar0 = 0.1, bar2 = std::sqrt(1 - 0.99 * 0.91 * 0.75);
+  BOOST_TEST(plain.langevin_step(2) == 0.2 * 0.5);
+  BOOST_TEST(std::abs(scaled.marginal_noise(2) - bar2) <= 1e-15);
+  BOOST_TEST(std::abs(scaled.langevin_step(0) - 0.2 * 0.1) <= 1e-15);
+  BOOST_TEST(std::abs(scaled.langevin_step(2) - 0.2 * 0.5 * std::sqrt(bar2 / bar0)) <= 1e-15);
+}
+
 BOOST_AUTO_TEST_CASE(bad_options_and_inputs_are_refused) {
   using o = ebm::recovery_likelihood_options;
   BOOST_CHECK_THROW(ebm::recovery_likelihood(o{}), continua::invalid_argument);

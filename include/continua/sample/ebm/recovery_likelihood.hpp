@@ -37,6 +37,10 @@ struct recovery_likelihood_options {
   std::vector<double> sigmas;       // sigma_t of levels t = 0 .. T-1, each in (0, 1)
   std::size_t langevin_steps = 30;  // K > 0 per conditional sample
   double step_coefficient = 0.1;    // b > 0: Langevin step s_t = b sigma_t
+  // Also scale s_t^2 by c_t^2 = sigma_bar_t / sigma_bar_0, sigma_bar_t = sqrt(1 - prod_{i <= t}
+  // (1 - sigma_i^2)) the marginal noise of x_{t+1}: larger steps at noisier levels, as the
+  // authors' code does (ruiqigao/recovery_likelihood, model.py, p_sample_langevin).
+  bool scale_by_marginal_noise = false;
 };
 
 namespace detail {
@@ -120,7 +124,9 @@ struct start_at_noisy {
 // sigma_t z. The EBM of level t models y_t = sqrt(1 - sigma_t^2) x_t; its recovery likelihood
 // p(y_t | x_{t+1}) ∝ exp(-E_theta(y_t, t) - |x_{t+1} - y_t|^2 / (2 sigma_t^2)) is sampled by K
 // Langevin steps y <- y - (s_t^2 / 2) dU/dy + s_t z with the paper's step rule s_t = b sigma_t
-// (the recovery term then has the level-free drift coefficient b^2 / 2). Training level t:
+// (the recovery term then has the level-free drift coefficient b^2 / 2; the authors' runs use
+// b^2 = 2e-4 on images and scale s_t^2 further by c_t^2, see scale_by_marginal_noise). The
+// chains start at x_{t+1} as in the authors' code (start_at_noisy). Training level t:
 //   rl.diffuse(x, t, y_data, noisy, key);             // positive y_t and its noisy x_{t+1}
 //   rl.recover(noisy, t, energy, y_model, key2, init); // negative samples from the conditional
 //   contrastive_divergence_gradient(model_at_t, y_data, y_model, grads);  opt.step(theta, grads);
@@ -149,8 +155,18 @@ struct recovery_likelihood {
   double sigma(std::size_t t) const { return opt.sigmas.at(t); }
   // sqrt(1 - sigma_t^2), the scale of x_t in y_t and x_{t+1}.
   double scale(std::size_t t) const { return std::sqrt(1.0 - sigma(t) * sigma(t)); }
-  // The Langevin step s_t = b sigma_t (drift s_t^2 / 2, noise s_t).
-  double langevin_step(std::size_t t) const { return opt.step_coefficient * sigma(t); }
+  // sigma_bar_t = sqrt(1 - prod_{i <= t} (1 - sigma_i^2)): the noise of x_{t+1} given x_0.
+  double marginal_noise(std::size_t t) const {
+    double keep = 1;
+    for (std::size_t i = 0; i <= t; ++i) keep *= 1.0 - sigma(i) * sigma(i);
+    return std::sqrt(1.0 - keep);
+  }
+  // The Langevin step s_t = b sigma_t (times c_t = sqrt(sigma_bar_t / sigma_bar_0) with
+  // scale_by_marginal_noise): drift s_t^2 / 2, noise s_t.
+  double langevin_step(std::size_t t) const {
+    const double s = opt.step_coefficient * sigma(t);
+    return opt.scale_by_marginal_noise ? s * std::sqrt(marginal_noise(t) / marginal_noise(0)) : s;
+  }
 
   // scaled = sqrt(1 - sigma_t^2) x (the level's data y_t), noisy = scaled + sigma_t z (x_{t+1}),
   // z the first x.size() normals of key. All three of one size, type and space.
