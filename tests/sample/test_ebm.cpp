@@ -789,6 +789,34 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(conditional_langevin_follows_its_exact_recursion, 
   BOOST_TEST(std::abs(mean - c / P) <= 0.01 * std::sqrt(1 / P));
 }
 
+// A cooperative-style initializer: starts proposed as noisy + 1 (a stand-in for a generator).
+struct shifted_starts {
+  int* calls;
+  void operator()(matrix_view<const double> noisy, std::size_t level,
+                  matrix_view<double> starts) const {
+    ++*calls;
+    BOOST_TEST(level == 1u);
+    for (std::size_t i = 0; i < noisy.size(); ++i) starts.data()[i] = noisy.data()[i] + 1.0;
+  }
+};
+
+BOOST_AUTO_TEST_CASE(the_initializer_hook_proposes_the_starts) {
+  // One step of size s = b sigma with b = 1e-6: the samples stay at the proposed starts (to
+  // within the step's noise, ~1e-7), so they show which starts the chains took.
+  const ebm::recovery_likelihood rl(
+      {.sigmas = {0.1, 0.2}, .langevin_steps = 1, .step_coefficient = 1e-6});
+  gaussian_levels<double> energy{&rl, 0.0, 1.0};
+  std::vector<double> noisy = {0.5, -0.25, 2.0}, y(3, 0.0);
+  int calls = 0;
+  rl.recover(continua::as_matrix(noisy, 3, 1), 1, energy, continua::as_matrix(y, 3, 1), {2, 2},
+             shifted_starts{&calls});
+  BOOST_TEST(calls == 1);
+  for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(std::abs(y[i] - (noisy[i] + 1.0)) <= 1e-5);
+  rl.recover(continua::as_matrix(noisy, 3, 1), 1, energy, continua::as_matrix(y, 3, 1), {2, 2},
+             ebm::start_at_noisy{});
+  for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(std::abs(y[i] - noisy[i]) <= 1e-5);
+}
+
 BOOST_AUTO_TEST_CASE(step_rule_is_b_sigma_optionally_scaled_by_the_marginal_noise) {
   const ebm::recovery_likelihood plain({.sigmas = {0.1, 0.3, 0.5}, .step_coefficient = 0.2});
   const ebm::recovery_likelihood scaled(
