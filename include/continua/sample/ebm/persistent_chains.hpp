@@ -127,7 +127,8 @@ class persistent_chains {
   const std::vector<std::uint64_t>& pending() const { return pending_host_; }
 
   // Fills out (n x dim, row-major, 0 < n <= capacity) with the next round's starts, fresh ones
-  // from the options' initializer. Throws, with the buffer unchanged, on a bad size.
+  // from the options' initializer; a draw not yet written back is dropped (its chains keep their
+  // stored state). Throws, with the buffer unchanged, on a bad size.
   template <tensor X>
   void draw(X&& out) {
     draw_with(out,
