@@ -55,9 +55,11 @@ class power_law_rehearsal {
                      std::span<double> out) const {
     constexpr std::string_view c = "continua::sample::power_law_rehearsal::probabilities";
     require_same_size(c, "out", out.size(), "positions", positions.size());
-    const std::vector<double> cum = cumulative(c, positions, now);
-    for (std::size_t i = 0; i < out.size(); ++i)
-      out[i] = (cum[i] - (i == 0 ? 0.0 : cum[i - 1])) / cum.back();
+    const std::vector<double> w = weights(c, positions, now);
+    double total = 0;
+    for (const double x : w) total += x;
+    // From the weights, not from differences of the running sums, which cancel.
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = w[i] / total;
   }
 
   // Fills `slots` with indices into `positions`, drawn independently with probabilities p_i.
@@ -114,9 +116,9 @@ class power_law_rehearsal {
   }
 
  private:
-  // Running sums of w_i (see the header comment); checks the input first.
-  std::vector<double> cumulative(std::string_view c, std::span<const std::uint64_t> positions,
-                                 std::uint64_t now) const {
+  // w_i (see the header comment); checks the input first.
+  std::vector<double> weights(std::string_view c, std::span<const std::uint64_t> positions,
+                              std::uint64_t now) const {
     require(!positions.empty(), c, "no items: positions is empty");
     std::uint64_t newest = 0;
     for (std::size_t i = 0; i < positions.size(); ++i) {
@@ -127,13 +129,18 @@ class power_law_rehearsal {
       newest = std::max(newest, positions[i]);
     }
     const double youngest = static_cast<double>(now - newest) + 1.0;
-    std::vector<double> cum(positions.size());
-    double sum = 0;
+    std::vector<double> w(positions.size());
     for (std::size_t i = 0; i < positions.size(); ++i) {
       const double age = static_cast<double>(now - positions[i]) + 1.0;
-      sum += opt_.alpha == 0 ? 1.0 : std::pow(youngest / age, opt_.alpha);
-      cum[i] = sum;
+      w[i] = opt_.alpha == 0 ? 1.0 : std::pow(youngest / age, opt_.alpha);
     }
+    return w;
+  }
+  // Running sums of the weights, for the inverse-CDF draws.
+  std::vector<double> cumulative(std::string_view c, std::span<const std::uint64_t> positions,
+                                 std::uint64_t now) const {
+    std::vector<double> cum = weights(c, positions, now);
+    for (std::size_t i = 1; i < cum.size(); ++i) cum[i] += cum[i - 1];
     return cum;
   }
 
