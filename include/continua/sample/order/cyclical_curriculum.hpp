@@ -33,6 +33,7 @@ namespace continua::sample {
 // The shape of the admitted fraction over one cycle (see the header comment).
 enum class curriculum_wave : std::uint32_t { geometric = 0, triangle = 1, cosine = 2 };
 
+// Options of cyclical_curriculum, validated at construction (invalid_argument naming the field).
 struct cyclical_curriculum_options {
   double floor = 0.25;   // smallest admitted fraction of the items, in (0, ceiling]
   double ceiling = 1.0;  // largest admitted fraction, in [floor, 1]

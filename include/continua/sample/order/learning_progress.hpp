@@ -30,6 +30,8 @@
 
 namespace continua::sample {
 
+// Options of learning_progress_sampler, validated at construction (invalid_argument naming the
+// field).
 struct learning_progress_options {
   std::size_t tasks = 0;   // number of tasks K, > 0
   double fast = 0.1;       // rate of the fast loss average, in (0, 1]

@@ -25,6 +25,7 @@
 
 namespace continua::sample {
 
+// Options of power_law_rehearsal, validated at construction (invalid_argument naming the field).
 struct power_law_rehearsal_options {
   double alpha = 1.0;      // decay exponent, finite and >= 0
   std::uint64_t seed = 0;  // Philox key of the draws (stream 0)
