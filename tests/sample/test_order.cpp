@@ -240,6 +240,46 @@ BOOST_AUTO_TEST_CASE(curriculum_draws_are_the_documented_philox_words) {
   }
 }
 
+// The items are a replay buffer's slots: scored by the stored row (here its stream position),
+// a batch holds only the admissible rows, copied with their labels.
+BOOST_AUTO_TEST_CASE(curriculum_samples_a_replay_buffer) {
+  s::class_balanced_buffer<double> memory({.capacity = 12, .feature_dim = 2, .seed = 6});
+  std::vector<double> rows(2 * 30);
+  std::vector<std::int32_t> labels(30);
+  for (std::size_t t = 0; t < 30; ++t) {
+    rows[2 * t] = static_cast<double>(t);
+    rows[2 * t + 1] = 0.5 * static_cast<double>(t);
+    labels[t] = static_cast<std::int32_t>(t % 3);
+  }
+  memory.add(rows, labels);
+  std::vector<double> score(memory.size());
+  for (std::size_t i = 0; i < score.size(); ++i) score[i] = memory.features()[2 * i];
+  const auto rank = ranks(score);
+  s::cyclical_curriculum cc({.floor = 0.25, .multiplier = 0.5, .seed = 2});
+  std::vector<double> f(2 * 64);
+  std::vector<std::int32_t> l(64);
+  BOOST_CHECK_THROW(cc.sample_batch(memory, f, l), continua::invalid_argument);  // no scores
+  cc.set_difficulty(std::vector<double>(5, 1.0));
+  BOOST_CHECK_THROW(cc.sample_batch(memory, f, l), continua::size_mismatch);  // 5 scores, 12 rows
+  cc.set_difficulty(score);
+  std::vector<double> wrong(3);
+  BOOST_CHECK_THROW(cc.sample_batch(memory, wrong, l), continua::size_mismatch);
+  for (int t = 0; t < 4; ++t) {
+    const std::size_t k = cc.admissible();
+    cc.sample_batch(memory, f, l);
+    for (std::size_t b = 0; b < l.size(); ++b) {
+      const double x = f[2 * b];
+      const auto slot =
+          static_cast<std::size_t>(std::find(score.begin(), score.end(), x) - score.begin());
+      BOOST_TEST_REQUIRE(slot < score.size());
+      BOOST_TEST(rank[slot] < k);
+      BOOST_TEST(f[2 * b + 1] == 0.5 * x);
+      BOOST_TEST(l[b] == static_cast<std::int32_t>(static_cast<std::size_t>(x) % 3));
+    }
+    cc.advance();
+  }
+}
+
 BOOST_AUTO_TEST_CASE(curriculum_options_are_validated) {
   using o = s::cyclical_curriculum_options;
   const auto msg = [](o opt) {
@@ -674,6 +714,22 @@ BOOST_AUTO_TEST_CASE(learning_progress_checkpoints_resume_and_forgeries_are_refu
   BOOST_TEST(has(io_error_of([&] { io::load_bytes(image, other); }), "record 'tasks'"));
   s::learning_progress_sampler other_eps({.tasks = 4, .epsilon = 0.3});
   BOOST_TEST(has(io_error_of([&] { io::load_bytes(image, other_eps); }), "record 'epsilon'"));
+
+  // A count at its maximum saturates instead of wrapping back to "never observed".
+  {
+    temp_dir dir;
+    io::save(dir.path / "a.ckpt", a);
+    forge<std::uint64_t>(dir.path / "a.ckpt", dir.path / "max.ckpt", "observations",
+                         [](std::vector<std::uint64_t>& v) {
+                           for (auto& c : v) c = std::numeric_limits<std::uint64_t>::max();
+                         });
+    s::learning_progress_sampler m({.tasks = 4});
+    io::load(dir.path / "max.ckpt", m);
+    const double before = m.fast_average()[2];
+    m.observe(2, 10.0);
+    BOOST_TEST(m.observations()[2] == std::numeric_limits<std::uint64_t>::max());
+    BOOST_TEST(m.fast_average()[2] == 0.9 * before + 0.1 * 10.0);
+  }
 
   s::learning_progress_sampler saved({.tasks = 3, .seed = 1}), target({.tasks = 3, .seed = 2});
   saved.observe(0, 1.0);

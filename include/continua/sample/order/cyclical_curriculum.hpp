@@ -103,6 +103,36 @@ class cyclical_curriculum {
     for (auto& item : items) item = order_[detail::replay_uniform_index(sampler_, k)];
   }
 
+  // A mini-batch of a replay buffer's rows (reservoir_buffer, class_balanced_buffer) whose slots
+  // are the items: labels_out.size() rows drawn as sample() draws items, copied to features_out
+  // (labels_out.size() x feature_dim). The scores must be the buffer's, one per stored row.
+  // Throws, drawing nothing, when items() != buffer.size() or features_out has the wrong size.
+  template <class Buffer, class T>
+  void sample_batch(const Buffer& buffer, std::span<T> features_out,
+                    std::span<std::int32_t> labels_out) {
+    constexpr std::string_view c = "continua::sample::cyclical_curriculum::sample_batch";
+    const std::size_t dim = buffer.feature_dim(), batch = labels_out.size();
+    require_same_size(c, "features_out", features_out.size(), "labels_out.size() * feature_dim",
+                      batch * dim);
+    require(!order_.empty(), c, "no difficulty scores: call set_difficulty first");
+    require_same_size(c, "difficulty scores", order_.size(), "rows of the buffer", buffer.size());
+    const std::uint64_t k = admissible();
+    const auto features = buffer.features();
+    const auto labels = buffer.labels();
+    for (std::size_t b = 0; b < batch; ++b) {
+      const auto slot = static_cast<std::size_t>(order_[detail::replay_uniform_index(sampler_, k)]);
+      std::copy(features.begin() + static_cast<std::ptrdiff_t>(slot * dim),
+                features.begin() + static_cast<std::ptrdiff_t>((slot + 1) * dim),
+                features_out.begin() + static_cast<std::ptrdiff_t>(b * dim));
+      labels_out[b] = labels[slot];
+    }
+  }
+  template <class Buffer, class T>
+  void sample_batch(const Buffer& buffer, std::vector<T>& features_out,
+                    std::vector<std::int32_t>& labels_out) {
+    sample_batch(buffer, std::span<T>(features_out), std::span<std::int32_t>(labels_out));
+  }
+
   // Moves `steps` steps along the cycle. Throws, unchanged, if the step counter would overflow.
   void advance(std::uint64_t steps = 1) {
     step_ = checked_add(step_, steps, "continua::sample::cyclical_curriculum::advance", "step");

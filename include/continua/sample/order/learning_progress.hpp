@@ -82,13 +82,14 @@ class learning_progress_sampler {
                                std::to_string(j) + ") is not in [0, " + std::to_string(opt_.tasks) +
                                ")");
       if (!std::isfinite(losses[j])) throw non_finite_error(c, "losses", j);
-      require(counts_[tasks[j]] < std::numeric_limits<std::uint64_t>::max(), c,
-              "a task's observation count would overflow");
     }
     for (std::size_t j = 0; j < tasks.size(); ++j) {
       const auto i = static_cast<std::size_t>(tasks[j]);
       const double loss = static_cast<double>(losses[j]);
-      if (counts_[i]++ == 0) {
+      // The count only tells observed from not; it saturates rather than wrap to "never".
+      const std::uint64_t seen = counts_[i];
+      if (seen != std::numeric_limits<std::uint64_t>::max()) counts_[i] = seen + 1;
+      if (seen == 0) {
         fast_[i] = slow_[i] = loss;
       } else {
         // The convex form cannot overflow where m + rate (loss - m) can (loss - m past DBL_MAX).
