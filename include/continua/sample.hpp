@@ -1,5 +1,6 @@
-// The sample family: replay memories, MCMC kernels and targets, MCMC convergence diagnostics,
-// energy-based-model training and diffusion samplers.
+// The sample family: replay memories, data-order samplers (curriculum, rehearsal, task choice),
+// MCMC kernels and targets, MCMC convergence diagnostics, energy-based-model training and
+// diffusion samplers.
 // Each member header cites its own paper; this umbrella only gathers them.
 #pragma once
 
@@ -7,5 +8,6 @@
 #include "continua/sample/diffusion.hpp"
 #include "continua/sample/ebm.hpp"
 #include "continua/sample/mcmc.hpp"
+#include "continua/sample/order.hpp"
 #include "continua/sample/replay.hpp"
 #include "continua/sample/targets.hpp"
