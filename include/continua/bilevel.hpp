@@ -1,9 +1,10 @@
 // The bilevel family: problem concept, finite-difference products, linear solvers, implicit and
-// unrolled hypergradients (docs/bilevel.md).
+// unrolled hypergradients, meta-learners (docs/bilevel.md).
 #pragma once
 
 #include "continua/bilevel/finite_difference.hpp"
 #include "continua/bilevel/implicit.hpp"
 #include "continua/bilevel/linear_solvers.hpp"
+#include "continua/bilevel/meta.hpp"
 #include "continua/bilevel/problem.hpp"
 #include "continua/bilevel/unrolled.hpp"

@@ -193,14 +193,14 @@ void set_scale(S& s, double a) {
 // dst = src.
 template <class S>
 void set_copy(const S& src, S& dst) {
-  for_each_tensor_pair("continua::bilevel", "source", src, "destination", dst,
+  for_each_tensor_pair("continua::bilevel::set_copy", "source", src, "destination", dst,
                        [](std::size_t, const auto& a, auto& b) { continua::copy(a, b); });
 }
 
 // y = a x + b y.
 template <class S>
 void set_axpby(double a, const S& x, double b, S& y) {
-  for_each_tensor_pair("continua::bilevel", "x", x, "y", y,
+  for_each_tensor_pair("continua::bilevel::set_axpby", "x", x, "y", y,
                        [&](std::size_t, const auto& xt, auto& yt) {
                          using T = value_t<std::remove_cvref_t<decltype(xt)>>;
                          const std::size_t n = continua::size(xt);
