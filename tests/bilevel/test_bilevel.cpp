@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(implicit_equals_ridge_closed_form, C, all_configs)
       const std::vector<ld> x = log_penalties(r.nx(), std::log(s_min) - 4, 0.5);
       const std::vector<ld> ref = r.hypergradient(x);
       const V xv = from_ld<C>(x), w = from_ld<C>(r.inner_solution(x));
-      const double tol = is_double ? 1e-8 : 1e-3;
+      const double tol = is_double ? 1e-8 : 2e-5;  // float: about kappa * eps
       {
         V g(xv);
         const auto res = bl::implicit_hypergradient(
