@@ -1,7 +1,8 @@
 // The bilevel family: problem concept, finite-difference products, linear solvers, implicit and
-// unrolled hypergradients, meta-learners (docs/bilevel.md).
+// unrolled hypergradients, F2SA, meta-learners (docs/bilevel.md).
 #pragma once
 
+#include "continua/bilevel/f2sa.hpp"
 #include "continua/bilevel/finite_difference.hpp"
 #include "continua/bilevel/implicit.hpp"
 #include "continua/bilevel/linear_solvers.hpp"
