@@ -1,7 +1,8 @@
 // F2SA on the strongly convex ridge problem: the penalty gradient at the exact minimisers
 // (y_lambda, y*) differs from the closed-form hypergradient by O(1 / lambda), slope -1 +- 0.1 over
 // lambda in {10, 100, 1000}; F2SA's two inner sequences reach those minimisers; the outer run
-// lowers |grad F|; bad options and a diverging run are refused with x and the state unchanged.
+// lowers |grad F|; the state resumes bit for bit from a checkpoint; bad options and a diverging
+// run are refused with x and the state unchanged.
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "continua/bilevel.hpp"
+#include "continua/io/state.hpp"
 #include "ridge.hpp"
 
 #if CONTINUA_TEST_THRUST
@@ -161,6 +163,47 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(outer_run_lowers_the_hypergradient, C, double_conf
   const double g1 = grad_norm(std::vector<ld>(xh.begin(), xh.end()));
   BOOST_TEST_MESSAGE("F2SA: |grad F| " << g0 << " -> " << g1 << ", lambda " << state.lambda);
   BOOST_TEST(g1 <= 0.1 * g0);
+}
+
+// A run checkpointed after 7 steps and resumed from the file continues bit for bit; a forged
+// state (lambda <= 0) and a state of other sizes are refused with the state unchanged.
+BOOST_AUTO_TEST_CASE_TEMPLATE(state_round_trip_resumes_bit_identically, C, double_configs) {
+  using V = typename C::vec;
+  namespace io = continua::io;
+  const ridge_data r = make_ridge(5, 1, 2, true, 45);
+  const auto pb = bilevel_test::ridge_problem<V>(r, [](const auto& h) { return C::from_host(h); });
+  const bl::f2sa solver({.lr_inner = 0.4,
+                         .lr_star = 0.4,
+                         .lr_outer = 1,
+                         .delta_lambda = 1,
+                         .normalize_inner_step = true});
+  V x = from_ld<C>(std::vector<ld>(r.d, 0.5L));
+  auto state = solver.init(from_ld<C>(std::vector<ld>(r.d, 0)));
+  for (int k = 0; k < 7; ++k) solver.step(pb, x, state);
+  const std::vector<unsigned char> image = io::save_bytes(state);
+  const V x_saved = x;
+  for (int k = 0; k < 5; ++k) solver.step(pb, x, state);
+  auto resumed = solver.init(from_ld<C>(std::vector<ld>(r.d, 3)));
+  io::load_bytes(image, resumed);
+  BOOST_TEST(resumed.k == 7u);
+  V x2 = x_saved;
+  for (int k = 0; k < 5; ++k) solver.step(pb, x2, resumed);
+  BOOST_TEST(to_host(x2) == to_host(x));
+  BOOST_TEST(to_host(resumed.y) == to_host(state.y));
+  BOOST_TEST(to_host(resumed.z) == to_host(state.z));
+  BOOST_TEST(resumed.lambda == state.lambda);
+  // Forged: lambda = -1 saved through a copy, refused on load.
+  auto forged = state;
+  forged.lambda = -1;
+  const auto bad = io::save_bytes(forged);
+  const auto before = to_host(resumed.y);
+  BOOST_CHECK_THROW(io::load_bytes(bad, resumed), continua::io_error);
+  BOOST_TEST(resumed.lambda == state.lambda);
+  BOOST_TEST(to_host(resumed.y) == before);
+  // Another size.
+  auto other = solver.init(from_ld<C>(std::vector<ld>(r.d + 1, 0)));
+  BOOST_CHECK_THROW(io::load_bytes(image, other), continua::io_error);
+  BOOST_TEST(other.k == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(f2sa_bad_input) {

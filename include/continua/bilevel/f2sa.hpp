@@ -8,12 +8,15 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "continua/bilevel/problem.hpp"
+#include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
 #include "continua/core/finite.hpp"
 #include "continua/core/parameter_set.hpp"
+#include "continua/core/vector_ops.hpp"
 
 namespace continua::bilevel {
 
@@ -60,13 +63,50 @@ void penalty_gradient(const Pb& pb, const X& x, const Y& y, const Y& z, double l
   }
 }
 
+namespace detail {
+// Describes every tensor of a set as a record "<name>/<index>", through a buffer in the tensor's
+// own space (device tensors too, without naming an adapter); on load the record must hold exactly
+// the tensor's current size, and is copied into it.
+template <class V, class S>
+void describe_set(V& v, std::string_view name, S& s) {
+  for_each_tensor(s, [&](std::size_t k, auto& t) {
+    using Tn = std::remove_cvref_t<decltype(t)>;
+    buffer<value_t<Tn>, memory_space_t<Tn>> b(continua::size(t));
+    if constexpr (!V::loading) continua::copy(t, b);
+    v.field(std::string(name) + "/" + std::to_string(k), b);
+    if constexpr (V::loading) continua::copy(b, t);
+  });
+}
+}  // namespace detail
+
 // F2SA's sequences and multiplier; reused across outer steps (memory: two copies of y).
+// Checkpointable (docs/checkpoints.md): continua::io::save / load of the state resume a run bit
+// for bit; the file must hold the same tensor count and sizes.
 template <class Y>
 struct f2sa_state {
   Y y;                  // tracks y_lambda = argmin f + lambda g
   Y z;                  // tracks y* = argmin g
   double lambda = 0;    // current multiplier
   std::uint64_t k = 0;  // outer steps taken
+
+  static constexpr std::string_view checkpoint_kind = "bilevel.f2sa_state";
+  static constexpr std::uint32_t checkpoint_schema = 1;
+  // Records: tensors (expected), lambda, k, y/<i>, z/<i>.
+  template <class V>
+  void describe_state(V& v) {
+    v.expect("tensors", static_cast<std::uint64_t>(tensor_count(y)));
+    v.field("lambda", lambda);
+    v.field("k", k);
+    detail::describe_set(v, "y", y);
+    detail::describe_set(v, "z", z);
+  }
+  // A loaded state must have lambda > 0, finite sequences and y, z of one structure.
+  void validate_state() const {
+    constexpr std::string_view c = "continua::bilevel::f2sa_state";
+    require(std::isfinite(lambda) && lambda > 0, c, "lambda must be finite and > 0");
+    require_same_structure(c, "y", y, "z", z);
+    require(all_finite(y) && all_finite(z), c, "the sequences hold NaN/Inf");
+  }
 };
 
 // Defaults as in benchmark_bilevel's F2SA solver (step_size 0.01, outer_ratio 1, lmbda0 1,
