@@ -4,6 +4,7 @@
 
 #include "continua/bilevel/f2sa.hpp"
 #include "continua/bilevel/finite_difference.hpp"
+#include "continua/bilevel/imaml.hpp"
 #include "continua/bilevel/implicit.hpp"
 #include "continua/bilevel/linear_solvers.hpp"
 #include "continua/bilevel/meta.hpp"

@@ -2,7 +2,8 @@
 // each meta-gradient equals its closed form (k steps: MAML B^k A B^k (t - c), FOMAML A B^k (t - c),
 // Reptile (I - B^k)(t - c)), and meta-gradient descent reaches the fixed points of issue 13
 // (MAML (sum B A B)^-1 sum B A B c, FOMAML (sum A B)^-1 sum A B c, Reptile with k steps
-// (sum (I - B^k))^-1 sum (I - B^k) c) within 1e-10 in double.
+// (sum (I - B^k))^-1 sum (I - B^k) c) within 1e-10 in double; iMAML likewise with its proximal
+// closed form.
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "continua/bilevel/imaml.hpp"
 #include "continua/bilevel/meta.hpp"
 #include "ridge.hpp"
 
@@ -216,6 +218,62 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reptile_five_steps_fixed_point, C, all_configs) {
   check_learner<bl::reptile, C>(learner::reptile, 5, 1.5, 200);
 }
 
+// iMAML: phi* = (A + l I)^-1 (A c + l theta), so the meta-gradient is
+// M (theta - c) with M = l^2 (A + l I)^-1 A (A + l I)^-1; each task's meta-gradient matches it
+// (1e-12 in double) with CG reporting convergence, and meta-gradient descent reaches
+// (sum M_i)^-1 sum M_i c_i within 1e-10.
+BOOST_AUTO_TEST_CASE_TEMPLATE(imaml_fixed_point, C, all_configs) {
+  using T = typename C::value;
+  using V = typename C::vec;
+  const bool is_double = std::is_same_v<T, double>;
+  const ld lambda = 2;
+  const auto tasks = make_tasks(4, 3, 19);
+  const auto dtasks = device_tasks<C>(tasks);
+  const bl::imaml<> learner{{.lambda = double(lambda), .inner_steps = 120, .inner_lr = 0.2},
+                            bl::conjugate_gradient({.rtol = is_double ? 1e-13 : 1e-6})};
+  std::vector<matrix> ms;
+  for (const auto& t : tasks) {
+    matrix shifted = t.a;
+    for (std::size_t i = 0; i < 3; ++i) shifted[i][i] += lambda;
+    matrix inv(3, std::vector<ld>(3));
+    for (std::size_t j = 0; j < 3; ++j) {
+      std::vector<ld> e(3, 0);
+      e[j] = 1;
+      const auto col = bilevel_test::solve_spd(shifted, e);
+      for (std::size_t i = 0; i < 3; ++i) inv[i][j] = col[i];
+    }
+    matrix m = mul(inv, mul(t.a, inv));
+    for (auto& row : m)
+      for (auto& v : row) v *= lambda * lambda;
+    ms.push_back(m);
+  }
+  const std::vector<ld> theta0{0.3L, -1.2L, 0.7L};
+  std::vector<T> th(theta0.begin(), theta0.end());
+  V theta = C::from_host(th), g(theta);
+  const auto res = learner.meta_gradient(dtasks[2], theta, g);
+  BOOST_TEST(res.converged);
+  std::vector<ld> diff(3);
+  for (std::size_t i = 0; i < 3; ++i) diff[i] = ld(th[i]) - tasks[2].c[i];
+  BOOST_TEST(max_difference(to_host(g), times(ms[2], diff)) <= (is_double ? 1e-12 : 1e-5));
+  matrix sum(3, std::vector<ld>(3, 0));
+  std::vector<ld> rhs(3, 0);
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    const auto mc = times(ms[t], tasks[t].c);
+    for (std::size_t i = 0; i < 3; ++i) {
+      rhs[i] += mc[i];
+      for (std::size_t j = 0; j < 3; ++j) sum[i][j] += ms[t][i][j];
+    }
+  }
+  const std::vector<ld> fixed = bilevel_test::solve_spd(sum, rhs);
+  for (int s = 0; s < 150; ++s) {
+    bl::average_meta_gradient(learner, dtasks, theta, g);
+    bl::detail::set_axpby(-1.5, g, 1.0, theta);
+  }
+  const double err = max_difference(to_host(theta), fixed);
+  BOOST_TEST_MESSAGE("iMAML fixed point error " << err);
+  BOOST_TEST(err <= (is_double ? 1e-10 : 1e-5));
+}
+
 // Bad options and inputs are refused before anything is written.
 BOOST_AUTO_TEST_CASE(meta_bad_input) {
   using V = std::vector<double>;
@@ -231,6 +289,10 @@ BOOST_AUTO_TEST_CASE(meta_bad_input) {
   BOOST_CHECK_THROW(
       (bl::reptile{{.inner_steps = 400, .inner_lr = 5}}.meta_gradient(tasks[0], theta, g)),
       continua::numerical_error);
+  BOOST_CHECK_THROW((bl::imaml<>{{.lambda = 0}, {}}.meta_gradient(tasks[0], theta, g)),
+                    continua::invalid_argument);
+  BOOST_CHECK_THROW((bl::imaml<>{{.inner_steps = 0}, {}}.meta_gradient(tasks[0], theta, g)),
+                    continua::invalid_argument);
   const std::vector<quadratic_task<V>> none;
   BOOST_CHECK_THROW(bl::average_meta_gradient(bl::fomaml{}, none, theta, g),
                     continua::invalid_argument);
