@@ -166,7 +166,7 @@ class f2sa {
     constexpr std::string_view c = "continua::bilevel::f2sa::step";
     if constexpr (detail::check_penalty_problem<Pb, X, Y>()) {
       require_finite(c, "x", x);
-      require_same_structure(c, "state.y", s.y, "state.z", s.z);
+      require_same_structure(c, "y (state)", s.y, "z (state)", s.z);
       require(std::isfinite(s.lambda) && s.lambda > 0, c, "state.lambda must be finite and > 0");
       if (direction != nullptr) require_same_structure(c, "x", x, "direction", *direction);
       const double k1 = static_cast<double>(s.k) + 1;
