@@ -418,6 +418,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(non_convergence_is_reported, C, all_configs) {
           pb, xv, w, g, bl::conjugate_gradient({.max_iterations = 2, .throw_on_failure = true})),
       continua::numerical_error);
   BOOST_TEST(to_host(g)[0] == 42.0);
+  // Thrown on request by the solver itself: the start is left as it was.
+  V zt = from_ld<C>(std::vector<ld>(r.d, 0.25));
+  BOOST_CHECK_THROW(
+      bl::conjugate_gradient({.max_iterations = 2, .throw_on_failure = true}).solve(op, b, zt),
+      continua::numerical_error);
+  BOOST_CHECK_THROW(
+      bl::neumann_series({.max_iterations = 3, .throw_on_failure = true}).solve(op, b, zt),
+      continua::numerical_error);
+  BOOST_TEST(to_host(zt) == std::vector<double>(r.d, 0.25));
   V zn = from_ld<C>(std::vector<ld>(r.d, 0));
   const auto nr = bl::neumann_series({.alpha = 2.5, .max_iterations = 500}).solve(op, b, zn);
   BOOST_TEST(nr.diverging);

@@ -24,7 +24,8 @@
 namespace continua::bilevel {
 
 // A linear operator on sets of type V: op(v, out) writes out = A v. A solver policy S has
-// `linear_solve_result solve(const Op& op, const V& b, V& z) const`, z holding the start on entry.
+// `linear_solve_result solve(const Op& op, const V& b, V& z) const`, z holding the start on entry;
+// the solvers here throw (throw_on_failure) with z unchanged.
 template <class S, class Op, class V>
 concept linear_solver = requires(const S& s, const Op& op, const V& b, V& z) {
   { s.solve(op, b, z) } -> std::same_as<linear_solve_result>;
@@ -154,9 +155,10 @@ class conjugate_gradient {
 
   // Solves A z = b from the start in z; writes z.
   template <class Op, class V>
-  linear_solve_result solve(const Op& op, const V& b, V& z) const {
+  linear_solve_result solve(const Op& op, const V& b, V& z_out) const {
     constexpr std::string_view c = "continua::bilevel::conjugate_gradient::solve";
-    detail::check_system(c, b, z);
+    detail::check_system(c, b, z_out);
+    V z(z_out);  // worked on a copy: a throw leaves z_out as it was
     linear_solve_result res;
     res.rhs_norm = detail::set_norm(b);
     const double tol = std::max(opt_.atol, opt_.rtol * res.rhs_norm);
@@ -191,6 +193,7 @@ class conjugate_gradient {
     ++res.iterations;
     res.converged = done && !res.breakdown && std::isfinite(res.residual);
     detail::finish(c, res, opt_.throw_on_failure, tol);
+    detail::set_copy(z, z_out);
     return res;
   }
 
@@ -238,9 +241,10 @@ class neumann_series {
 
   // Runs the iteration from the start in z (z = 0 gives the plain series); writes z.
   template <class Op, class V>
-  linear_solve_result solve(const Op& op, const V& b, V& z) const {
+  linear_solve_result solve(const Op& op, const V& b, V& z_out) const {
     constexpr std::string_view c = "continua::bilevel::neumann_series::solve";
-    detail::check_system(c, b, z);
+    detail::check_system(c, b, z_out);
+    V z(z_out);  // worked on a copy: a throw leaves z_out as it was
     linear_solve_result res;
     res.rhs_norm = detail::set_norm(b);
     const double tol = std::max(opt_.atol, opt_.rtol * res.rhs_norm);
@@ -276,6 +280,7 @@ class neumann_series {
     res.residual = rn;
     res.converged = done;
     detail::finish(c, res, opt_.throw_on_failure, tol);
+    detail::set_copy(z, z_out);
     return res;
   }
 
@@ -310,11 +315,12 @@ class dense_solve {
 
   // Solves A z = b (the start in z is not used); writes z unless A is not positive definite.
   template <class Op, class V>
-  linear_solve_result solve(const Op& op, const V& b, V& z) const {
+  linear_solve_result solve(const Op& op, const V& b, V& z_out) const {
     constexpr std::string_view c = "continua::bilevel::dense_solve::solve";
     using T = typename detail::uniform_set<V>::value;
     using Space = typename detail::uniform_set<V>::space;
-    detail::check_system(c, b, z);
+    detail::check_system(c, b, z_out);
+    V z(z_out);  // worked on a copy: a throw leaves z_out as it was
     linear_solve_result res;
     res.rhs_norm = detail::set_norm(b);
     const double rtol = opt_.rtol > 0 ? opt_.rtol : std::sqrt(std::numeric_limits<T>::epsilon());
@@ -347,7 +353,7 @@ class dense_solve {
       res.residual = detail::true_residual(op, b, z, col);
       ++res.iterations;
       detail::finish(c, res, opt_.throw_on_failure, tol);
-      return res;
+      return res;  // z_out unchanged
     }
     detail::gather(b, as_span(rhs));
     linalg::cholesky_solve(matrix_view<const T, Space>(a.data(), n, n, layout::col_major),
@@ -357,6 +363,7 @@ class dense_solve {
     ++res.iterations;
     res.converged = std::isfinite(res.residual) && res.residual <= tol;
     detail::finish(c, res, opt_.throw_on_failure, tol);
+    detail::set_copy(z, z_out);
     return res;
   }
 
