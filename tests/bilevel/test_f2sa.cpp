@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(outer_run_lowers_the_hypergradient, C, double_conf
                          .delta_lambda = 1,
                          .normalize_inner_step = true});
   auto state = solver.init(from_ld<C>(std::vector<ld>(r.d, 0)));
-  for (int k = 0; k < 300; ++k) solver.step(pb, xv, state);
+  for (int k = 0; k < 120; ++k) solver.step(pb, xv, state);
   const auto xh = to_host(xv);
   const double g1 = grad_norm(std::vector<ld>(xh.begin(), xh.end()));
   BOOST_TEST_MESSAGE("F2SA: |grad F| " << g0 << " -> " << g1 << ", lambda " << state.lambda);

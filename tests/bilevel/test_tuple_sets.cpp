@@ -172,7 +172,7 @@ void check_sets() {
   // Unrolled with checkpoints from w*: many steps approach the implicit gradient.
   Y w0 = w;
   bl::unrolled_hypergradient(pb, xv, w0, g,
-                             {.steps = 400, .learning_rate = 1 / L, .checkpoint_every = 20});
+                             {.steps = 120, .learning_rate = 1 / L, .checkpoint_every = 20});
   BOOST_TEST(relative_error(g, fd) <= 1e-7);
   // A set of the wrong shape is named by tensor index.
   Y bad = w;
