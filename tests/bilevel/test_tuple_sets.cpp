@@ -1,14 +1,18 @@
 // Parameter sets of several tensors: y = (w1, w2), two ridge blocks with their own log-penalty
 // x = (x1, x2), outer f = 1/2 |w1 - t1|^2 + 1/2 |w2 - t2|^2 + rho/2 |x|^2, as a std::tuple of
-// std::vectors and as a std::vector of std::vectors. Every hypergradient (implicit CG, Neumann,
+// std::vectors, as a std::vector of std::vectors, and as a tuple of an Eigen::VectorXd and a
+// std::vector. Every hypergradient (implicit CG, Neumann,
 // unrolled with checkpoints, and through the finite-difference adaptor) against central
 // differences of the true objective, computed in long double per block.
+#include <Eigen/Core>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <random>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
+#include "continua/adapters/eigen.hpp"
 #include "continua/bilevel.hpp"
 #include "ridge.hpp"
 
@@ -60,16 +64,34 @@ ld objective(const std::vector<block>& blocks, const std::vector<ld>& x) {
   return f;
 }
 
-// Block b of a set (tuple or vector of vectors).
-template <class S>
-auto& part(S& s, std::size_t b) {
+// Block B of a set (tuple or vector of vectors), its length, and element i of a block (a
+// std::vector or an Eigen vector).
+template <std::size_t B, class S>
+auto& part(S& s) {
   if constexpr (requires { std::get<0>(s); })
-    return b == 0 ? std::get<0>(s) : std::get<1>(s);
+    return std::get<B>(s);
   else
-    return s[b];
+    return s[B];
+}
+template <class V>
+std::size_t len(const V& v) {
+  return static_cast<std::size_t>(v.size());
+}
+template <class V>
+auto& at(V& v, std::size_t i) {
+  if constexpr (requires { v.rows(); })
+    return v[static_cast<Eigen::Index>(i)];
+  else
+    return v[i];
+}
+// Calls f.template operator()<B>() for B = 0, 1.
+template <class F>
+void for_blocks(F&& f) {
+  f.template operator()<0>();
+  f.template operator()<1>();
 }
 
-// The problem over Y (tuple of two vectors, or vector of vectors); x is a vec of 2 log-penalties.
+// The problem over Y (two blocks); x is a vec of 2 log-penalties.
 template <class Y>
 struct block_ridge {
   std::vector<block> blocks;
@@ -77,16 +99,17 @@ struct block_ridge {
   void inner_grad(const vec& x, const Y& y, Y& out) const { apply(x, y, out, true); }
   void inner_hvp(const vec& x, const Y&, const Y& v, Y& out) const { apply(x, v, out, false); }
   void inner_cross(const vec& x, const Y& y, const Y& v, vec& out) const {
-    for (std::size_t b = 0; b < 2; ++b) {
+    for_blocks([&]<std::size_t B>() {
       double s = 0;
-      for (std::size_t j = 0; j < part(y, b).size(); ++j) s += part(y, b)[j] * part(v, b)[j];
-      out[b] = std::exp(x[b]) * s;
-    }
+      for (std::size_t j = 0; j < len(part<B>(y)); ++j) s += at(part<B>(y), j) * at(part<B>(v), j);
+      out[B] = std::exp(x[B]) * s;
+    });
   }
   void outer_grad_y(const vec&, const Y& y, Y& out) const {
-    for (std::size_t b = 0; b < 2; ++b)
-      for (std::size_t j = 0; j < part(y, b).size(); ++j)
-        part(out, b)[j] = part(y, b)[j] - double(blocks[b].target[j]);
+    for_blocks([&]<std::size_t B>() {
+      for (std::size_t j = 0; j < len(part<B>(y)); ++j)
+        at(part<B>(out), j) = at(part<B>(y), j) - double(blocks[B].target[j]);
+    });
   }
   void outer_grad_x(const vec& x, const Y&, vec& out) const {
     for (std::size_t b = 0; b < 2; ++b) out[b] = double(rho) * x[b];
@@ -94,15 +117,15 @@ struct block_ridge {
 
  private:
   void apply(const vec& x, const Y& v, Y& out, bool subtract_q) const {
-    for (std::size_t b = 0; b < 2; ++b) {
-      const auto& vb = part(v, b);
-      auto& ob = part(out, b);
-      for (std::size_t i = 0; i < vb.size(); ++i) {
-        double s = std::exp(x[b]) * vb[i] - (subtract_q ? double(blocks[b].q[i]) : 0.0);
-        for (std::size_t j = 0; j < vb.size(); ++j) s += double(blocks[b].q_mat[i][j]) * vb[j];
-        ob[i] = s;
+    for_blocks([&]<std::size_t B>() {
+      const auto& vb = part<B>(v);
+      auto& ob = part<B>(out);
+      for (std::size_t i = 0; i < len(vb); ++i) {
+        double s = std::exp(x[B]) * at(vb, i) - (subtract_q ? double(blocks[B].q[i]) : 0.0);
+        for (std::size_t j = 0; j < len(vb); ++j) s += double(blocks[B].q_mat[i][j]) * at(vb, j);
+        at(ob, i) = s;
       }
-    }
+    });
   }
 };
 
@@ -115,12 +138,24 @@ struct block_ridge_first_order {
   void outer_grad_y(const vec& x, const Y& y, Y& out) const { pb.outer_grad_y(x, y, out); }
 };
 
+// A block as a std::vector<double> or an Eigen::VectorXd.
+template <class B>
+B make_block(const std::vector<ld>& p) {
+  if constexpr (std::is_same_v<B, vec>) {
+    return vec(p.begin(), p.end());
+  } else {
+    B b(static_cast<Eigen::Index>(p.size()));
+    for (std::size_t i = 0; i < p.size(); ++i) b[static_cast<Eigen::Index>(i)] = double(p[i]);
+    return b;
+  }
+}
+
 template <class Y>
 Y make_set(const std::vector<std::vector<ld>>& parts) {
   Y y;
   if constexpr (requires { std::get<0>(y); }) {
-    std::get<0>(y) = vec(parts[0].begin(), parts[0].end());
-    std::get<1>(y) = vec(parts[1].begin(), parts[1].end());
+    std::get<0>(y) = make_block<std::tuple_element_t<0, Y>>(parts[0]);
+    std::get<1>(y) = make_block<std::tuple_element_t<1, Y>>(parts[1]);
   } else {
     for (const auto& p : parts) y.push_back(vec(p.begin(), p.end()));
   }
@@ -176,7 +211,10 @@ void check_sets() {
   BOOST_TEST(relative_error(g, fd) <= 1e-7);
   // A set of the wrong shape is named by tensor index.
   Y bad = w;
-  part(bad, 1).push_back(0);
+  if constexpr (requires { part<1>(bad).push_back(0.0); })
+    part<1>(bad).push_back(0.0);
+  else
+    part<1>(bad).conservativeResize(part<1>(bad).size() + 1);
   BOOST_CHECK_THROW(bl::implicit_hypergradient(pb, xv, w, g, bl::conjugate_gradient{}, {}, &bad),
                     continua::size_mismatch);
 }
@@ -187,5 +225,6 @@ BOOST_AUTO_TEST_SUITE(bilevel_sets)
 
 BOOST_AUTO_TEST_CASE(tuple_of_vectors) { check_sets<std::tuple<vec, vec>>(); }
 BOOST_AUTO_TEST_CASE(vector_of_vectors) { check_sets<std::vector<vec>>(); }
+BOOST_AUTO_TEST_CASE(tuple_of_eigen_and_std) { check_sets<std::tuple<Eigen::VectorXd, vec>>(); }
 
 BOOST_AUTO_TEST_SUITE_END()
