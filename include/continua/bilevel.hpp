@@ -1,5 +1,5 @@
 // The bilevel family: problem concept, finite-difference products, linear solvers, implicit and
-// unrolled hypergradients, F2SA, meta-learners (docs/bilevel.md).
+// unrolled hypergradients, F2SA, meta-learners, outer-loop driver (docs/bilevel.md).
 #pragma once
 
 #include "continua/bilevel/f2sa.hpp"
@@ -8,5 +8,6 @@
 #include "continua/bilevel/implicit.hpp"
 #include "continua/bilevel/linear_solvers.hpp"
 #include "continua/bilevel/meta.hpp"
+#include "continua/bilevel/outer_loop.hpp"
 #include "continua/bilevel/problem.hpp"
 #include "continua/bilevel/unrolled.hpp"

@@ -12,7 +12,6 @@
 #include <utility>
 
 #include "continua/bilevel/problem.hpp"
-#include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
 #include "continua/core/finite.hpp"
 #include "continua/core/parameter_set.hpp"
@@ -62,22 +61,6 @@ void penalty_gradient(const Pb& pb, const X& x, const Y& y, const Y& z, double l
     detail::set_copy(d, out);
   }
 }
-
-namespace detail {
-// Describes every tensor of a set as a record "<name>/<index>", through a buffer in the tensor's
-// own space (device tensors too, without naming an adapter); on load the record must hold exactly
-// the tensor's current size, and is copied into it.
-template <class V, class S>
-void describe_set(V& v, std::string_view name, S& s) {
-  for_each_tensor(s, [&](std::size_t k, auto& t) {
-    using Tn = std::remove_cvref_t<decltype(t)>;
-    buffer<value_t<Tn>, memory_space_t<Tn>> b(continua::size(t));
-    if constexpr (!V::loading) continua::copy(t, b);
-    v.field(std::string(name) + "/" + std::to_string(k), b);
-    if constexpr (V::loading) continua::copy(b, t);
-  });
-}
-}  // namespace detail
 
 // F2SA's sequences and multiplier; reused across outer steps (memory: two copies of y).
 // Checkpointable (docs/checkpoints.md): continua::io::save / load of the state resume a run bit

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "continua/config.hpp"
+#include "continua/core/buffer.hpp"
 #include "continua/core/error.hpp"
 #include "continua/core/finite.hpp"
 #include "continua/core/kernel.hpp"
@@ -228,6 +229,20 @@ void set_element(S& s, std::size_t flat, double value) {
 template <class S>
 double set_norm(const S& s) {
   return std::sqrt(squared_norm(s));
+}
+
+// Describes every tensor of a set as a record "<name>/<index>", through a buffer in the tensor's
+// own space (device tensors too, without naming an adapter); on load the record must hold exactly
+// the tensor's current size, and is copied into it.
+template <class V, class S>
+void describe_set(V& v, std::string_view name, S& s) {
+  for_each_tensor(s, [&](std::size_t k, auto& t) {
+    using Tn = std::remove_cvref_t<decltype(t)>;
+    buffer<value_t<Tn>, memory_space_t<Tn>> b(continua::size(t));
+    if constexpr (!V::loading) continua::copy(t, b);
+    v.field(std::string(name) + "/" + std::to_string(k), b);
+    if constexpr (V::loading) continua::copy(b, t);
+  });
 }
 
 // Validates that `s` has the structure of `like` and holds finite numbers.
