@@ -1,0 +1,6 @@
+# bilevel family (issue 13): per-sample reweighting against label noise on Fashion-MNIST by the
+# implicit hypergradient, and few-shot sinusoid regression with MAML, FOMAML, Reptile and iMAML
+# (docs/bilevel_examples.md).
+add_executable(bilevel_reweighting bilevel_reweighting.cpp)
+target_include_directories(bilevel_reweighting PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(bilevel_reweighting PRIVATE continua::continua continua_warnings)
