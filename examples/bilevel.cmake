@@ -4,3 +4,5 @@
 add_executable(bilevel_reweighting bilevel_reweighting.cpp)
 target_include_directories(bilevel_reweighting PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(bilevel_reweighting PRIVATE continua::continua continua_warnings)
+add_executable(bilevel_sinusoid bilevel_sinusoid.cpp)
+target_link_libraries(bilevel_sinusoid PRIVATE continua::continua continua_warnings)
