@@ -300,8 +300,8 @@ void compare(const char* title, const Model& model, const params& theta0, double
   timed("MAML (k=5)", bl::maml{five});
   timed("FOMAML (k=5)", bl::fomaml{five});
   timed("Reptile (k=5)", bl::reptile{five});
-  timed("iMAML (lambda=1, 20 steps)",
-        bl::imaml<>{{.lambda = 1.0, .inner_steps = 20, .inner_lr = lr},
+  timed("iMAML (lambda=0.2, 20 steps)",
+        bl::imaml<>{{.lambda = 0.2, .inner_steps = 20, .inner_lr = lr},
                     bl::conjugate_gradient({.rtol = 1e-8, .max_iterations = 50})});
 }
 
