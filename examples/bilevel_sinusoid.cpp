@@ -6,13 +6,14 @@
 //
 // Tasks: y = A sin(x - phi), A ~ U[0.1, 5], phi ~ U[0, pi], x ~ U[-5, 5]; K = 10 support shots
 // (the adaptation loss) and 10 query shots (the meta-training loss), all drawn from Philox.
-// Model: a linear head on fixed random tanh features of x (analytic::random_features, 40
-// features and a constant), so the task loss is quadratic and its Hessian-vector product exact.
+// Models: a linear head on fixed random tanh features of x (analytic::random_features, 40
+// features and a constant; the task loss is quadratic and its Hessian-vector product exact), and
+// a 1-40-1 tanh MLP (Hessian-vector product by a central difference of gradients).
 // Meta-training: Adam on the initialisation theta with the averaged meta-gradient of a batch of
 // tasks (bilevel::average_meta_gradient). Meta-test: 1000 new tasks, theta adapted by k gradient
 // steps on the K support shots, mean squared error on 100 points of [-5, 5].
 //
-// Usage: bilevel_sinusoid [--iterations N] [--seed S]
+// Usage: bilevel_sinusoid [--iterations N] [--seed S] [--mlp-inner-lr A] [--mlp-outer-lr B]
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -67,7 +68,9 @@ settings parse_args(int argc, char** argv) {
     } else if (arg == "--mlp-outer-lr" && has_value) {
       s.mlp_outer_lr = std::strtod(argv[++i], nullptr);
     } else {
-      throw continua::invalid_argument("usage: bilevel_sinusoid [--iterations N] [--seed S]");
+      throw continua::invalid_argument(
+          "usage: bilevel_sinusoid [--iterations N] [--seed S] [--mlp-inner-lr A] [--mlp-outer-lr "
+          "B]");
     }
   }
   if (s.iterations == 0) throw continua::invalid_argument("--iterations must be positive");
@@ -199,7 +202,7 @@ double mlp_mse(const std::vector<double>& x, const std::vector<double>& y, const
 }
 
 // An MLP task: the support loss's Hessian-vector product by a central difference of gradients,
-// step cbrt(eps) max(1, |p|_inf) / |v|_inf (error O(h^2), about 1e-10 relative here).
+// step cbrt(eps) max(1, |p|_inf) / |v|_inf (balances O(h^2) truncation and O(eps/h) rounding).
 struct mlp_task {
   std::vector<double> xs, ys, xq, yq;
   void grad(const params& p, params& out) const { mlp_mse(xs, ys, p, &out); }
