@@ -18,7 +18,8 @@
 //   training,
 //                                       and the weight mass left on the flipped samples
 //
-// Usage: bilevel_reweighting [--data DIR] [--train N] [--features D] [--noise P]... [--seed S]
+// Usage: bilevel_reweighting [--data DIR] [--train N] [--features D] [--noise P]...
+//                            [--outer-steps T] [--seed S]
 //        (default: 6000 training images, 256 features, noise 0.3 and 0.4)
 #include <algorithm>
 #include <chrono>
