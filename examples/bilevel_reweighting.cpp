@@ -5,18 +5,16 @@
 // gradient", ICML 2016.
 //
 // The pipeline a user would copy:
-//   1. io::load_fashion_mnist           a training subset, a small clean validation set, the test
-//   set
-//   2. label noise (Philox)             a fraction of training labels moved to a random other class
-//   3. analytic::random_features        h = relu(W x + b), standardised pixels, Philox-seeded W, b
-//   4. inner problem                    softmax head y on weighted training cross-entropy
-//                                       g(s, y) = 1/n sum_i sigmoid(s_i) CE_i(y) + mu/2 |y|^2
-//   5. outer problem                    f(y) = mean validation cross-entropy (clean labels)
-//   6. bilevel::implicit_hypergradient  dF/ds by CG on H v = grad_y f, warm-started adjoint;
-//                                       Adam on the weight logits s
-//   7. report                           test accuracy vs unweighted, clean-only and oracle
-//   training,
-//                                       and the weight mass left on the flipped samples
+//   1. io::load_fashion_mnist      training subset, clean validation set, test set
+//   2. label noise (Philox)        a fraction of labels moved to a random other class
+//   3. random_features             h = relu(W x + b), standardised pixels, Philox W, b
+//   4. inner problem               softmax head y on weighted training cross-entropy,
+//                                  g(s, y) = 1/n sum_i sigmoid(s_i) CE_i(y) + mu/2 |y|^2
+//   5. outer problem               f(y) = mean validation cross-entropy (clean labels)
+//   6. implicit_hypergradient      dF/ds by CG on H v = grad_y f, warm-started adjoint;
+//                                  Adam on the weight logits s
+//   7. report                      test accuracy vs unweighted, clean-only and oracle
+//                                  training; weight mass left on the flipped samples
 //
 // Usage: bilevel_reweighting [--data DIR] [--train N] [--features D] [--noise P]...
 //                            [--outer-steps T] [--seed S]
