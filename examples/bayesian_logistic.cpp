@@ -3,10 +3,11 @@
 // continua::optim. Per method: seconds (warm-up + draws), ESS per second and per gradient
 // evaluation of the sampling phase, R-hat, test accuracy and expected calibration error of the
 // posterior predictive. Features: examples/common/two_class_fashion.hpp (50 dimensions).
-//   bayesian_logistic [dataset_dir] [draws]
+//   bayesian_logistic [dataset_dir] [draws] [methods: nuts,hmc,mala,sgld]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -116,6 +117,68 @@ run_result run_kernel(Kernel kernel, s::targets::logistic_regression<double>& ta
   return r;
 }
 
+// The minibatch energy SGLD needs: each call draws `batch` training rows per chain (Philox,
+// with replacement) and returns (n / batch) times their negative log likelihood plus the prior,
+// an unbiased estimate of U and of its gradient.
+struct minibatch_logistic {
+  const two_class_data* data;
+  std::size_t batch;
+  std::uint64_t calls = 0;
+  double* evaluations;
+  void operator()(continua::matrix_view<const double> w, continua::span<double> e,
+                  continua::matrix_view<double> g) {
+    const double scale = static_cast<double>(data->n) / static_cast<double>(batch);
+    for (std::size_t c = 0; c < w.rows(); ++c) {
+      double u = 0;
+      for (std::size_t j = 0; j < dim; ++j) {
+        g(c, j) = w(c, j);  // prior N(0, I)
+        u += 0.5 * w(c, j) * w(c, j);
+      }
+      for (std::size_t b = 0; b < batch; ++b) {
+        const std::uint64_t draw = (calls * w.rows() + c) * batch + b;
+        const auto i = static_cast<std::size_t>(continua::uniform_draw<double>({2026, 77}, draw) *
+                                                static_cast<double>(data->n));
+        const double* x = data->x.data() + i * dim;
+        double z = 0;
+        for (std::size_t j = 0; j < dim; ++j) z += x[j] * w(c, j);
+        u += scale * (std::log1p(std::exp(-std::abs(z))) + std::max(z, 0.0) - data->y[i] * z);
+        const double r = scale * (1.0 / (1.0 + std::exp(-z)) - data->y[i]);
+        for (std::size_t j = 0; j < dim; ++j) g(c, j) += r * x[j];
+      }
+      e[c] = u;
+    }
+    ++calls;
+    *evaluations +=
+        static_cast<double>(w.rows()) * static_cast<double>(batch) / static_cast<double>(data->n);
+  }
+};
+
+// SGLD with a constant step on minibatches: `warmup` burn-in steps, then `draws` kept steps.
+// Gradient evaluations are counted in full-data equivalents (batch / n per call and chain).
+run_result run_sgld(const two_class_data& train, const std::vector<double>& start,
+                    std::size_t chains, std::size_t warmup, std::size_t draws, double step) {
+  run_result r;
+  double evaluations = 0;
+  minibatch_logistic target{&train, 500, 0, &evaluations};
+  const auto t0 = std::chrono::steady_clock::now();
+  s::sgld kernel({.step_size = step});
+  auto st = kernel.init(continua::as_matrix(start, chains, dim), target);
+  const continua::philox_key key{2026, 3};
+  for (std::size_t t = 0; t < warmup; ++t) kernel.step(st, target, key);
+  evaluations = 0;
+  r.draws.assign(chains * draws * dim, 0.0);
+  for (std::size_t t = 0; t < draws; ++t) {
+    r.acceptance += s::mean_acceptance(kernel.step(st, target, key));
+    const auto pos = st.position.to_host();
+    for (std::size_t c = 0; c < chains; ++c)
+      std::copy_n(pos.begin() + c * dim, dim, r.draws.begin() + (c * draws + t) * dim);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.gradient_evaluations = evaluations;
+  r.acceptance /= static_cast<double>(draws);
+  return r;
+}
+
 void report(const char* name, const run_result& r, std::size_t chains, std::size_t draws,
             const two_class_data& test) {
   double min_ess = 1e300, max_rhat = 0;
@@ -138,7 +201,9 @@ void report(const char* name, const run_result& r, std::size_t chains, std::size
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
   const std::size_t draws = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1000;
+  const std::string methods = argc > 3 ? argv[3] : "nuts,hmc,mala,sgld";
   const std::size_t chains = 4, warmup = draws;
+  const auto wanted = [&](const char* m) { return methods.find(m) != std::string::npos; };
   try {
     auto train = continua_examples::pooled_two_classes(
         continua::io::load_fashion_mnist(dir, continua::io::dataset_split::train));
@@ -175,16 +240,21 @@ int main(int argc, char** argv) {
 
     std::printf("%-6s %8s %8s %10s %10s %10s %7s %9s %7s\n", "method", "seconds", "accept",
                 "min ESS", "ESS/s", "ESS/grad", "R-hat", "accuracy", "ECE");
-    report("NUTS",
-           run_kernel(s::nuts({.step_size = 0.01}), target, start, chains, warmup, draws, 0.8),
-           chains, draws, test);
-    report("HMC",
-           run_kernel(s::hmc({.step_size = 0.01, .num_steps = 16, .jitter = 0.5}), target, start,
-                      chains, warmup, draws, 0.8),
-           chains, draws, test);
-    report("MALA",
-           run_kernel(s::mala({.step_size = 1e-3}), target, start, chains, warmup, draws, 0.574),
-           chains, draws, test);
+    if (wanted("nuts"))
+      report("NUTS",
+             run_kernel(s::nuts({.step_size = 0.01}), target, start, chains, warmup, draws, 0.8),
+             chains, draws, test);
+    if (wanted("hmc"))
+      report("HMC",
+             run_kernel(s::hmc({.step_size = 0.01, .num_steps = 16, .jitter = 0.5}), target, start,
+                        chains, warmup, draws, 0.8),
+             chains, draws, test);
+    if (wanted("mala"))
+      report("MALA",
+             run_kernel(s::mala({.step_size = 1e-3}), target, start, chains, warmup, draws, 0.574),
+             chains, draws, test);
+    if (wanted("sgld"))
+      report("SGLD", run_sgld(train, start, chains, warmup, draws, 1e-4), chains, draws, test);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bayesian_logistic: %s\n", e.what());
     return 1;
