@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "../common/chain_statistics.hpp"
 #include "continua/core/std_tensors.hpp"
 #include "continua/io/state.hpp"
 #include "continua/optim.hpp"
@@ -33,39 +34,14 @@ using continua::span;
 
 namespace {
 
+using continua_test::column_moments;
+using continua_test::hash_of;
+using continua_test::moments;
+using continua_test::z_limit;
+using continua_test::z_mean;
+using continua_test::z_var;
+
 using real_types = boost::mpl::list<float, double>;
-constexpr double z_limit = 3.09;
-
-struct moments {
-  double mean = 0, var = 0;
-};
-template <class T>
-moments column_moments(const std::vector<T>& x, std::size_t rows, std::size_t dim,
-                       std::size_t col) {
-  moments m;
-  for (std::size_t c = 0; c < rows; ++c) m.mean += x[c * dim + col];
-  m.mean /= static_cast<double>(rows);
-  for (std::size_t c = 0; c < rows; ++c) {
-    const double d = x[c * dim + col] - m.mean;
-    m.var += d * d;
-  }
-  m.var /= static_cast<double>(rows - 1);
-  return m;
-}
-double z_mean(const moments& m, double mean, double var, std::size_t n) {
-  return (m.mean - mean) / std::sqrt(var / static_cast<double>(n));
-}
-double z_var(const moments& m, double var, std::size_t n) {
-  return (m.var - var) / (var * std::sqrt(2.0 / static_cast<double>(n - 1)));
-}
-
-template <class T>
-std::uint64_t hash_of(const std::vector<T>& x) {
-  std::uint64_t h = 1469598103934665603ull;
-  const auto* p = reinterpret_cast<const unsigned char*>(x.data());
-  for (std::size_t i = 0; i < x.size() * sizeof(T); ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Bayesian linear regression y = w0 + w1 u + e, e ~ N(0, sd^2), prior w ~ N(0, tau2 I): the

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/chain_statistics.hpp"
 #include "continua/core/std_tensors.hpp"
 #include "continua/io/state.hpp"
 #include "continua/sample/mcmc.hpp"
@@ -27,32 +28,15 @@ namespace targets = continua::sample::targets;
 
 namespace {
 
+using continua_test::column_moments;
+using continua_test::hash_of;
+using continua_test::moments;
+using continua_test::z_limit;
+using continua_test::z_mean;
+using continua_test::z_var;
+
 using real_types = boost::mpl::list<float, double>;
 
-struct moments {
-  double mean = 0, var = 0;
-};
-template <class T>
-moments column_moments(const std::vector<T>& x, std::size_t chains, std::size_t dim,
-                       std::size_t col) {
-  moments m;
-  for (std::size_t c = 0; c < chains; ++c) m.mean += x[c * dim + col];
-  m.mean /= static_cast<double>(chains);
-  for (std::size_t c = 0; c < chains; ++c) {
-    const double d = x[c * dim + col] - m.mean;
-    m.var += d * d;
-  }
-  m.var /= static_cast<double>(chains - 1);
-  return m;
-}
-
-// z of a sample mean and of a sample variance of n iid normal draws with the given truth.
-double z_mean(const moments& m, double mean, double var, std::size_t n) {
-  return (m.mean - mean) / std::sqrt(var / static_cast<double>(n));
-}
-double z_var(const moments& m, double var, std::size_t n) {
-  return (m.var - var) / (var * std::sqrt(2.0 / static_cast<double>(n - 1)));
-}
 // z of the sample correlation of n bivariate normal draws: standard error (1 - rho^2) / sqrt(n).
 template <class T>
 double z_correlation(const std::vector<T>& x, std::size_t chains, const moments& m0,
@@ -63,8 +47,6 @@ double z_correlation(const std::vector<T>& x, std::size_t chains, const moments&
   return (r - rho) / ((1 - rho * rho) / std::sqrt(static_cast<double>(chains)));
 }
 
-constexpr double z_limit = 3.09;
-
 template <class Kernel, class T, class Target>
 std::vector<T> run_chains(const Kernel& k, Target& target, std::size_t chains, std::size_t dim,
                           std::size_t steps, continua::philox_key key, T start = T(0)) {
@@ -72,14 +54,6 @@ std::vector<T> run_chains(const Kernel& k, Target& target, std::size_t chains, s
   auto st = k.init(continua::as_matrix(x0, chains, dim), target);
   for (std::size_t i = 0; i < steps; ++i) k.step(st, target, key);
   return st.position.to_host();
-}
-
-template <class T>
-std::uint64_t hash_of(const std::vector<T>& x) {
-  std::uint64_t h = 1469598103934665603ull;
-  const auto* p = reinterpret_cast<const unsigned char*>(x.data());
-  for (std::size_t i = 0; i < x.size() * sizeof(T); ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
 }
 
 // Integrates `steps` leapfrog steps of h for chains x dim points on `target` (host).

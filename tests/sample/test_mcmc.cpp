@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/chain_statistics.hpp"
 #include "continua/core/std_tensors.hpp"
 #include "continua/io/state.hpp"
 #include "continua/sample/mcmc.hpp"
@@ -27,35 +28,14 @@ namespace targets = continua::sample::targets;
 
 namespace {
 
+using continua_test::column_moments;
+using continua_test::hash_of;
+using continua_test::moments;
+using continua_test::z_limit;
+using continua_test::z_mean;
+using continua_test::z_var;
+
 using real_types = boost::mpl::list<float, double>;
-
-// Independent chains' end points are iid draws, so the z-scores below are exact tests.
-struct moments {
-  double mean = 0, var = 0;
-};
-template <class T>
-moments column_moments(const std::vector<T>& x, std::size_t chains, std::size_t dim,
-                       std::size_t col) {
-  moments m;
-  for (std::size_t c = 0; c < chains; ++c) m.mean += x[c * dim + col];
-  m.mean /= static_cast<double>(chains);
-  for (std::size_t c = 0; c < chains; ++c) {
-    const double d = x[c * dim + col] - m.mean;
-    m.var += d * d;
-  }
-  m.var /= static_cast<double>(chains - 1);
-  return m;
-}
-
-// z of a sample mean and of a sample variance of n iid normal draws with the given truth.
-double z_mean(const moments& m, double mean, double var, std::size_t n) {
-  return (m.mean - mean) / std::sqrt(var / static_cast<double>(n));
-}
-double z_var(const moments& m, double var, std::size_t n) {
-  return (m.var - var) / (var * std::sqrt(2.0 / static_cast<double>(n - 1)));
-}
-
-constexpr double z_limit = 3.09;  // 0.999 quantile of |N(0,1)| one-sided; 0.002 two-sided
 
 template <class Kernel, class T, class Target>
 std::vector<T> run_chains(const Kernel& k, Target& target, std::size_t chains, std::size_t dim,
@@ -64,15 +44,6 @@ std::vector<T> run_chains(const Kernel& k, Target& target, std::size_t chains, s
   auto st = k.init(continua::as_matrix(x0, chains, dim), target);
   for (std::size_t i = 0; i < steps; ++i) k.step(st, target, key);
   return st.position.to_host();
-}
-
-// A 64-bit FNV-1a hash of the positions' bytes: equal hashes across builds mean equal chains.
-template <class T>
-std::uint64_t hash_of(const std::vector<T>& x) {
-  std::uint64_t h = 1469598103934665603ull;
-  const auto* p = reinterpret_cast<const unsigned char*>(x.data());
-  for (std::size_t i = 0; i < x.size() * sizeof(T); ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
 }
 
 }  // namespace
