@@ -1,5 +1,5 @@
 // The bilevel family: problem concept, finite-difference products, linear solvers, implicit and
-// unrolled hypergradients, F2SA, meta-learners, outer-loop driver (docs/bilevel.md).
+// unrolled hypergradients, F2SA, ScaleBiO, meta-learners, outer-loop driver (docs/bilevel.md).
 #pragma once
 
 #include "continua/bilevel/f2sa.hpp"
@@ -10,4 +10,5 @@
 #include "continua/bilevel/meta.hpp"
 #include "continua/bilevel/outer_loop.hpp"
 #include "continua/bilevel/problem.hpp"
+#include "continua/bilevel/scalebio.hpp"
 #include "continua/bilevel/unrolled.hpp"
