@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_SUITE(bilevel_scalebio)
 // checked against the closed form): relative error ~ C / lambda.
 BOOST_AUTO_TEST_CASE(w_gradient_error_is_order_one_over_lambda) {
   const auto pb = make_sources({{1, -1, 0.5}, {0, 2, -1}, {-1, 0, 1}}, 8, 10, 0.1, 51);
-  const vec w{0.3, -0.2, 0.1};
+  const vec w{2.3, 1.8, 2.1};  // softmax is shift-invariant; sigmoids near 0.9
   for (const auto mode : {bl::data_weighting::softmax, bl::data_weighting::sigmoid}) {
     const bl::reweighting_bilevel<least_squares_reweighting> adaptor(pb, mode);
     const vec p = weights_of(mode, w);
@@ -277,19 +277,28 @@ BOOST_AUTO_TEST_CASE(softmax_weights_find_the_clean_source) {
   BOOST_TEST(distance(s.theta, truth) <= 0.1 * d0);
 }
 
-// 60 samples, 18 (30 %) with targets shifted by +-4: per-sample sigmoid weights leave < 10 % of
-// the weight mass sum_i sigmoid(w_i) on the corrupted samples.
+// 60 samples, 18 (30 %) of them with targets shifted by +3, and an intercept feature, so the
+// corruption biases the fit (zero-mean corruption would barely move theta*(w), and the bilevel
+// objective would have little reason to drop it): per-sample sigmoid weights leave < 10 % of the
+// weight mass sum_i sigmoid(w_i) on the corrupted samples.
 BOOST_AUTO_TEST_CASE(sigmoid_weights_drop_corrupted_samples) {
-  const vec truth{1, -0.5, 0.25};
+  const vec truth{0.5, -0.5, 0.25};
   const std::size_t n = 60, corrupted = 18;
   auto pb = make_sources({truth}, n, 20, 0.05, 54);
   pb.group_size.assign(n, 1.0);  // one source per sample
-  for (std::size_t r = 0; r < n; ++r) pb.group[r] = r;
-  for (std::size_t r = 0; r < corrupted; ++r) pb.targets[r] += (r % 2 == 0 ? 4.0 : -4.0);
+  for (std::size_t r = 0; r < n; ++r) {
+    pb.group[r] = r;
+    pb.targets[r] += truth[0] * (1 - pb.rows[r][0]) + (r < corrupted ? 3.0 : 0.0);
+    pb.rows[r][0] = 1;  // intercept
+  }
+  for (std::size_t r = 0; r < pb.val_rows.size(); ++r) {
+    pb.val_targets[r] += truth[0] * (1 - pb.val_rows[r][0]);
+    pb.val_rows[r][0] = 1;
+  }
   const bl::scalebio solver({.weighting = bl::data_weighting::sigmoid,
                              .lr_theta = 0.3,
                              .lr_u = 0.3,
-                             .lr_w = 100,
+                             .lr_w = 60,
                              .lambda0 = 10,
                              .delta_lambda = 1,
                              .inner_steps = 5,

@@ -279,15 +279,15 @@ class scalebio {
   void step(const Pb& pb, scalebio_state<P>& s, std::vector<double>* direction = nullptr) const {
     constexpr std::string_view c = "continua::bilevel::scalebio::step";
     if constexpr (detail::check_reweighting_problem<Pb, P>()) {
-      require_same_size(c, "state.w", s.w.size(), "pb.source_count()",
+      require_same_size(c, "w (state)", s.w.size(), "pb.source_count()",
                         static_cast<std::size_t>(pb.source_count()));
       require_same_structure(c, "theta (state)", s.theta, "u (state)", s.u);
       require(std::isfinite(s.lambda) && s.lambda > 0, c, "state.lambda must be finite and > 0");
-      require_finite(c, "state.w", s.w);
-      require_finite(c, "state.theta", s.theta);
-      require_finite(c, "state.u", s.u);
+      require_finite(c, "w (state)", s.w);
+      require_finite(c, "theta (state)", s.theta);
+      require_finite(c, "u (state)", s.u);
       if (direction != nullptr)
-        require_same_size(c, "state.w", s.w.size(), "direction", direction->size());
+        require_same_size(c, "w (state)", s.w.size(), "direction", direction->size());
       const double k1 = static_cast<double>(s.k) + 1;
       const double lr_theta = opt_.lr_theta / std::pow(k1, opt_.exponent_theta) /
                               (opt_.normalize_theta_step ? s.lambda : 1.0);
