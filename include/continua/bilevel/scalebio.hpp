@@ -1,6 +1,7 @@
 // ScaleBiO, a fully first-order min-max method for bilevel data reweighting (per-source softmax or
 // per-sample sigmoid weights). Pan et al., "ScaleBiO: Scalable Bilevel Optimization for LLM Data
-// Reweighting", arXiv 2406.19976 (2024), ACL 2025.
+// Reweighting", arXiv 2406.19976 (2024), ACL 2025. Only the abstract and a summary of the min-max
+// form were available to us, so no equation numbers are cited; the schedules are F2SA's.
 #pragma once
 
 #include <algorithm>
