@@ -4,6 +4,7 @@
 // F2SA, a stochastic implicit hypergradient with CG and an unrolled hypergradient, over seeds.
 // A convergence trace, so a plain program printing a table (and optionally a CSV), not Google
 // Benchmark. Run: bilevel_quadratic [--n-inner N] [--n-outer N] [--seeds S] [--budget CALLS]
+//                                  [--unrolled-steps K] [--hessian-batches B] [--cg-iterations M]
 //                                  [--csv FILE]
 //
 // Problem (written here from the formulas of benchmark_bilevel's gen_matrices / simulated.py):
@@ -433,7 +434,9 @@ int main(int argc, char** argv) {
   // benchmark_bilevel config/quadratics_021424.yml: d_in 100, d_out 10, mu 0.1, L 1, L_cross 0.1,
   // n_in 32768, n_out 1024, batch 64, solver seeds 1..10.
   std::size_t n_in = 32768, n_out = 1024, seeds = 10;
-  std::uint64_t budget = 100000;
+  std::uint64_t budget = 50000;
+  // Inner SGD steps (implicit) and unrolled steps; CG's pinned Hessian batches and iterations.
+  std::size_t inner_steps = 10, unrolled_steps = 10, hessian_batches = 4, cg_iterations = 10;
   std::string csv;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -445,6 +448,12 @@ int main(int argc, char** argv) {
       seeds = parse_count(argv[i + 1]);
     else if (a == "--budget")
       budget = parse_count(argv[i + 1]);
+    else if (a == "--unrolled-steps")
+      unrolled_steps = parse_count(argv[i + 1]);
+    else if (a == "--hessian-batches")
+      hessian_batches = parse_count(argv[i + 1]);
+    else if (a == "--cg-iterations")
+      cg_iterations = parse_count(argv[i + 1]);
     else if (a == "--csv")
       csv = argv[i + 1];
     else {
@@ -498,14 +507,13 @@ int main(int argc, char** argv) {
   // pinned to 4 batches (256 samples, full rank; one batch of 64 rank-one terms is singular in
   // d_in = 100), adjoint warm-started across outer steps (as AmIGO warm-starts v), then
   // x -= 0.1 * hypergradient (StocBiO's tuned step sizes; constant, as theirs).
-  const std::size_t inner_steps = 10, hessian_batches = 4;
   const double lr = 0.1;
   const auto implicit_cg = [&] {
     auto y = std::make_shared<vec>(d_in, 0.0);
     auto v = std::make_shared<vec>(d_in, 0.0);
     bl::conjugate_gradient::options co;
     co.rtol = 1e-12;
-    co.max_iterations = 10;
+    co.max_iterations = cg_iterations;
     const bl::conjugate_gradient cg(co);
     return method{"implicit-CG", [=](const stochastic_quadratic& pb, vec& x) {
                     vec g(d_in), hx(x.size());
@@ -526,7 +534,7 @@ int main(int argc, char** argv) {
     auto y = std::make_shared<vec>(d_in, 0.0);
     auto ws = std::make_shared<bl::unrolled_workspace<vec>>();
     bl::unrolled_options uo;
-    uo.steps = inner_steps;
+    uo.steps = unrolled_steps;
     uo.learning_rate = lr;
     return method{"unrolled", [=](const stochastic_quadratic& pb, vec& x) {
                     vec hx(x.size());
@@ -542,6 +550,8 @@ int main(int argc, char** argv) {
       "benchmark_bilevel quadratic: d_in %zu, d_out %zu, mu %g, n_in %zu, n_out %zu, "
       "batch %zu, %zu seeds, budget %llu oracle calls\n",
       d_in, d_out, mu, n_in, n_out, batch, seeds, static_cast<unsigned long long>(budget));
+  std::printf("unrolled steps %zu, CG: %zu iterations on %zu pinned batches\n", unrolled_steps,
+              cg_iterations, hessian_batches);
   std::printf("|grad h(x0)|^2 = %.4g at x0 = -2\n\n", metric.value(vec(d_out, -2.0)));
   std::ofstream csv_out;
   if (!csv.empty()) {
