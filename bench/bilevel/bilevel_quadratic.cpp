@@ -568,7 +568,7 @@ int main(int argc, char** argv) {
           csv_out << makers[m]().name << "," << s << "," << p.calls << "," << p.actual_calls << ","
                   << p.seconds << "," << p.cpu_seconds << "," << p.value << "\n";
     }
-  std::printf("| method | oracle calls | wall s | CPU s | |grad h|^2 median | q1 | q3 |\n");
+  std::printf("| method | oracle calls | wall s | CPU s | norm(grad h)^2 median | q1 | q3 |\n");
   std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (std::size_t m = 0; m < makers.size(); ++m) {
     const std::string name = makers[m]().name;
