@@ -156,8 +156,9 @@ metrics evaluate(const feature_matrix& f, const vec& w, vec* residual = nullptr)
 // factor, so solve_inner(x) must precede the hypergradient at x.
 class ridge_hyperproblem {
  public:
-  ridge_hyperproblem(const ridge_statistics& train, const feature_matrix& val)
-      : s_(&train), val_(&val), factor_(train.d * train.d) {}
+  ridge_hyperproblem(const ridge_statistics& train, const ridge_statistics& val,
+                     std::size_t validation_rows)
+      : s_(&train), v_(&val), n_val_(validation_rows), factor_(train.d * train.d) {}
 
   std::size_t features() const { return s_->d; }
   const vec& factor() const { return factor_; }
@@ -199,14 +200,14 @@ class ridge_hyperproblem {
   void outer_grad_x(const vec&, const vec&, vec& out) const {
     std::fill(out.begin(), out.end(), 0.0);  // f does not depend on x directly
   }
-  // grad_W f = H_valᵀ (H_val W - Y_val) / n_val.
+  // grad_W f = H_valᵀ (H_val W - Y_val) / n_val = (C_val W - B_val) / n_val.
   void outer_grad_y(const vec&, const vec& w, vec& out) const {
-    vec r;
-    evaluate(*val_, w, &r);
-    linalg::gemm(op::transpose, op::none, 1.0 / double(val_->n),
-                 matrix_view<const double>(val_->h.data(), val_->n, val_->d),
-                 matrix_view<const double>(r.data(), val_->n, classes), 0.0,
-                 matrix_view<double>(out.data(), val_->d, classes));
+    const std::size_t d = v_->d;
+    out = v_->cross;
+    linalg::gemm(op::none, op::none, 1.0 / double(n_val_),
+                 matrix_view<const double>(v_->gram.data(), d, d),
+                 matrix_view<const double>(w.data(), d, classes), -1.0 / double(n_val_),
+                 matrix_view<double>(out.data(), d, classes));
   }
 
  private:
@@ -215,7 +216,8 @@ class ridge_hyperproblem {
   }
 
   const ridge_statistics* s_;
-  const feature_matrix* val_;
+  const ridge_statistics* v_;
+  std::size_t n_val_;
   vec factor_;
 };
 
@@ -308,16 +310,16 @@ outcome hypertune(ridge_hyperproblem& pb, const feature_matrix& val, const featu
   vec w, grad(x.size());
   double worst_residual = 0;
   for (std::size_t step = 0; step < steps; ++step) {
-    bl::hypergradient_result rep;
-    const double loss = hyperobjective(pb, val, x, w, &grad, &rep);
+    pb.solve_inner(x, w);
+    const auto rep = bl::implicit_hypergradient(pb, x, w, grad, cholesky_adjoint{&pb});
     if (!rep.linear.converged)
       throw continua::numerical_error("bilevel_ridge: the Cholesky adjoint solve missed 1e-8");
     worst_residual = std::max(worst_residual, rep.linear.residual / rep.linear.rhs_norm);
     double gn = 0;
     for (double v : grad) gn += v * v;
     if (step % 25 == 0)
-      std::printf("  %-10s step %4zu  validation loss %.6f  |dF/dx| %.3e\n", name, step, loss,
-                  std::sqrt(gn));
+      std::printf("  %-11s step %4zu  validation loss %.6f  |dF/dx| %.3e\n", name, step,
+                  evaluate(val, w).loss, std::sqrt(gn));
     adam.step(x, grad);
   }
   outcome out;
@@ -326,7 +328,7 @@ outcome hypertune(ridge_hyperproblem& pb, const feature_matrix& val, const featu
   out.test = evaluate(test, w);
   out.x = std::move(x);
   out.seconds = seconds_since(t0);
-  std::printf("  %-10s step %4zu  validation loss %.6f  (worst adjoint residual %.1e)\n", name,
+  std::printf("  %-11s step %4zu  validation loss %.6f  (worst adjoint residual %.1e)\n", name,
               steps, out.val.loss, worst_residual);
   return out;
 }
@@ -349,8 +351,8 @@ int run(const settings& cfg) {
   const feature_matrix tr = featurise(rf.layer, train_images, train_rows, rf.scale);
   const feature_matrix va = featurise(rf.layer, train_images, val_rows, rf.scale);
   const feature_matrix te = featurise(rf.layer, test_images, test_rows, rf.scale);
-  const ridge_statistics stats = statistics_of(tr);
-  ridge_hyperproblem pb(stats, va);
+  const ridge_statistics stats = statistics_of(tr), val_stats = statistics_of(va);
+  ridge_hyperproblem pb(stats, val_stats, va.n);
   const std::size_t d = stats.d;
   double mean_diag = 0;
   for (std::size_t j = 0; j < d; ++j) mean_diag += stats.gram[j * d + j] / double(d);
