@@ -222,8 +222,10 @@ struct reweighting_problem {
 
 // Heavy-ball gradient descent on the inner objective from w (warm start); the features are
 // scaled so that mean |h|^2 is about 1, hence L <= 1/2 + mu and the step below is stable.
-void train_inner(const reweighting_problem& pb, const std::vector<double>& s,
-                 std::vector<double>& w, std::size_t steps) {
+// Kept out of line: inlined into run_noise, GCC 12 reports a false -Wfree-nonheap-object on the
+// scratch vectors' destructors.
+[[gnu::noinline]] void train_inner(const reweighting_problem& pb, const std::vector<double>& s,
+                                   std::vector<double>& w, std::size_t steps) {
   std::vector<double> g(w.size()), m(w.size(), 0.0);
   for (std::size_t t = 0; t < steps; ++t) {
     pb.inner_grad(s, w, g);
