@@ -132,7 +132,7 @@ struct metrics {
   double loss = 0, accuracy = 0;
 };
 
-metrics evaluate(const feature_matrix& f, const vec& w, vec* residual = nullptr) {
+metrics evaluate(const feature_matrix& f, const vec& w) {
   vec z(f.n * classes);
   linalg::gemm(matrix_view<const double>(f.h.data(), f.n, f.d),
                matrix_view<const double>(w.data(), f.d, classes),
@@ -147,7 +147,6 @@ metrics evaluate(const feature_matrix& f, const vec& w, vec* residual = nullptr)
   }
   m.loss /= 2.0 * double(f.n);
   m.accuracy = double(right) / double(f.n);
-  if (residual != nullptr) *residual = std::move(z);
   return m;
 }
 
