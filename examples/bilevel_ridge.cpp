@@ -301,28 +301,36 @@ struct outcome {
   double seconds = 0;
 };
 
-// Adam on the log-penalties x from x0, for `steps` outer steps of exact inner solve + implicit
-// hypergradient; then W(x) is evaluated on validation and test.
+// Adam on the log-penalties x from x0, for `steps` outer steps of bilevel::outer_loop with the
+// exact inner solve (one Cholesky factorisation, reused by the adjoint solve); then W(x) is
+// evaluated on validation and test.
 outcome hypertune(ridge_hyperproblem& pb, const feature_matrix& val, const feature_matrix& test,
                   vec x, std::size_t steps, double lr, const char* name) {
   const auto t0 = std::chrono::steady_clock::now();
   continua::optim::optimizer adam(continua::optim::adam({.lr = lr}), x);
-  vec w, grad(x.size());
+  auto state = bl::make_outer_loop_state(vec(pb.features() * classes, 0.0));
+  const auto exact_inner = [&](const vec& xs, vec& w) {
+    pb.solve_inner(xs, w);
+    return std::size_t{0};
+  };
   double worst_residual = 0;
-  for (std::size_t step = 0; step < steps; ++step) {
-    pb.solve_inner(x, w);
-    const auto rep = bl::implicit_hypergradient(pb, x, w, grad, cholesky_adjoint{&pb});
-    if (!rep.linear.converged)
-      throw continua::numerical_error("bilevel_ridge: the Cholesky adjoint solve missed 1e-8");
-    worst_residual = std::max(worst_residual, rep.linear.residual / rep.linear.rhs_norm);
-    double gn = 0;
-    for (double v : grad) gn += v * v;
-    if (step % 25 == 0)  // test loss shown to watch overfitting; nothing is chosen by it
-      std::printf("  %-11s step %4zu  validation loss %.6f  test loss %.6f  |dF/dx| %.3e\n", name,
-                  step, evaluate(val, w).loss, evaluate(test, w).loss, std::sqrt(gn));
-    adam.step(x, grad);
-  }
+  bl::outer_loop(
+      pb, x, state, adam, cholesky_adjoint{&pb}, exact_inner, steps,
+      [&](const bl::outer_step_report& rep) {
+        if (!rep.linear.converged)
+          throw continua::numerical_error("bilevel_ridge: the Cholesky adjoint solve missed 1e-8");
+        worst_residual = std::max(worst_residual, rep.linear.residual / rep.linear.rhs_norm);
+        // state.y is W at the x this step started from. Test loss shown to watch
+        // overfitting; nothing is chosen by it.
+        if ((rep.step - 1) % 25 == 0)
+          std::printf(
+              "  %-11s step %4llu  validation loss %.6f  test loss %.6f  |dF/dx| "
+              "%.3e\n",
+              name, static_cast<unsigned long long>(rep.step - 1), evaluate(val, state.y).loss,
+              evaluate(test, state.y).loss, rep.hypergradient_norm);
+      });
   outcome out;
+  vec w;
   pb.solve_inner(x, w);
   out.val = evaluate(val, w);
   out.test = evaluate(test, w);
