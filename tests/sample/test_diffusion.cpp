@@ -822,6 +822,21 @@ BOOST_AUTO_TEST_CASE(time_shift_dpm_solver_with_exact_epsilon_shifts_only_within
   double worst = 0;
   for (double v : x) worst = std::max(worst, std::fabs(v));
   BOOST_TEST(worst <= 1e-12);  // x_N = x0 = 0 up to rounding
+  // A window wider than the step spacing: consecutive shifted levels can coincide, and that step
+  // stays first order instead of dividing by r = 0.
+  const d::time_shift_dpm_solver wide(sched, d::make_dpm_solver_timesteps(1000, 100),
+                                      {.window = 40, .cutoff = 0});
+  continua::fill_normal(x, {.seed = 32});
+  wide.sample(per_sample_gaussian{&sched, 0.0, 0.0, dim}, x, scratch, prev, batch, &chosen);
+  int repeats = 0;
+  for (std::size_t i = 1; i < wide.steps(); ++i)
+    for (std::size_t b = 0; b < batch; ++b)
+      repeats += chosen[i * batch + b] == chosen[(i - 1) * batch + b];
+  BOOST_TEST_MESSAGE("window 40 at spacing 10: " << repeats << " repeated levels");
+  BOOST_TEST(repeats > 0);
+  worst = 0;
+  for (double v : x) worst = std::max(worst, std::fabs(v));
+  BOOST_TEST(worst <= 1e-12);
 }
 
 // ---------------------------------------------------------------- BDIA

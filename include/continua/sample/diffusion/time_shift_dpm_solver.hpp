@@ -60,9 +60,10 @@ struct per_row_dpm_kernel {
 // lambda(s_b) to the planned lambda_{i+1}: h = lambda_{i+1} - lambda(s_b),
 //   x0 = prediction at abar_{s_b},  x' = (sigma_{i+1} / sigma(s_b)) x - alpha_{i+1} (e^-h - 1) D,
 //   D = x0 + (x0 - x0_prev) / (2 r),  r = (lambda(s_b) - lambda(s'_b)) / h,
-// s'_b the level at which x0_prev was predicted (the previous step's s_b). Step 0 and the last
-// step are first order (D = x0; the last goes to sigma = 0: x_N = x0), as in dpm_solver. With no
-// shift (cutoff >= every t_i) every coefficient equals dpm_solver's and the runs are bit-identical.
+// s'_b the level at which x0_prev was predicted (the previous step's s_b; D = x0 when s'_b = s_b).
+// Step 0 and the last step are first order (D = x0; the last goes to sigma = 0: x_N = x0), as in
+// dpm_solver. With no shift (cutoff >= every t_i) every coefficient equals dpm_solver's and the
+// runs are bit-identical.
 class time_shift_dpm_solver {
  public:
   // Throws continua::invalid_argument for bad timesteps (as dpm_solver).
@@ -101,7 +102,9 @@ class time_shift_dpm_solver {
     const double em1 = std::expm1(-h);
     c[2] = sigma_t / sigma_s;
     c[3] = -alpha_t * em1;
-    if (i >= 1) {
+    // Second order needs two distinct levels: when the previous shifted level is this one (a
+    // window wider than the step spacing allows it) or h = 0, the step stays first order.
+    if (i >= 1 && s != s_prev && h != 0.0) {
       const double r = (lambda_s - lambda(alpha_bar_at(s_prev))) / h;
       c[3] = -alpha_t * em1 * (1 + 0.5 / r);
       c[4] = alpha_t * em1 * 0.5 / r;
