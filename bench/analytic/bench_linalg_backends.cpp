@@ -26,6 +26,8 @@ void spotrs_(const char*, const int*, const int*, const float*, const int*, floa
              int*, std::size_t);
 void dpotrs_(const char*, const int*, const int*, const double*, const int*, double*, const int*,
              int*, std::size_t);
+// OpenBLAS only (null elsewhere): the kernel set it picked for this CPU.
+char* openblas_get_corename() __attribute__((weak));
 }
 
 namespace {
@@ -159,4 +161,14 @@ BENCHMARK(gemm<double, backend::blas>)->Arg(1024)->UseRealTime()->Iterations(5);
 BENCHMARK(gemm<float, backend::eigen>)->Arg(1024)->UseRealTime()->Iterations(5);
 BENCHMARK(gemm<float, backend::blas>)->Arg(1024)->UseRealTime()->Iterations(5);
 
-BENCHMARK_MAIN();
+// The kernels OpenBLAS chose go into the context: Debian 12's OpenBLAS 0.3.21 does not know
+// recent Xeons and falls back to "Prescott" (SSE3) unless OPENBLAS_CORETYPE names a core.
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("openblas_core",
+                              openblas_get_corename ? openblas_get_corename() : "not OpenBLAS");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
