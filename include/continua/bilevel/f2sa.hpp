@@ -93,8 +93,8 @@ struct f2sa_state {
 };
 
 // Defaults as in benchmark_bilevel's F2SA solver (step_size 0.01, outer_ratio 1, lmbda0 1,
-// delta_lmbda 0.1, n_inner_steps 10, decay exponents 5/7, 4/7, 4/7, 1/7); the decay form
-// lr_k = lr / (k + 1)^p is ours.
+// delta_lmbda 0.1, n_inner_steps 10, decay exponents 5/7, 4/7, 4/7, 1/7), with their schedule
+// lr_k = lr / (k + 1)^p, k = outer steps taken (tests/bilevel/test_f2sa.cpp pins it).
 struct f2sa_options {
   double lr_inner = 0.01;  // y: step on f + lambda g
   double lr_star = 0.01;   // z: step on g
