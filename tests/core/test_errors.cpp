@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(host_check_finds_every_special_value_anywhere, T, 
     BOOST_TEST(continua::all_finite(x));
     BOOST_TEST(!continua::find_non_finite(continua::as_span(x)).has_value());
     if (n == 0) continue;
-    // n / 2 +- 1: either side of the boundary between two threads' shares (read backward).
+    // n / 2 +- 1: either side of the boundary between two threads' shares.
     for (const std::size_t at :
          {std::size_t{0}, n / 2 - (n > 1 ? 1 : 0), n / 2, n / 2 + (n > 2 ? 1 : 0), n - 1})
       for (const T bad : specials) {
