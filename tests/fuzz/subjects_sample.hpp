@@ -61,14 +61,10 @@ auto step_with(const Kernel& k) {
 inline s::window_adaptation_options warmup() {
   return {.num_steps = 40, .initial_buffer = 4, .final_buffer = 4, .base_window = 4};
 }
-// A warm-up 12 updates in (past its first slow window's end), and a chain state to go on with.
-inline s::chain_state<double> warmup_chains() {
-  auto st = stepped<double>(mala_kernel);
-  return st;
-}
+// A warm-up 12 updates in (past its first slow window's end).
 inline s::window_adaptation adapted() {
   s::window_adaptation w(warmup());
-  auto st = warmup_chains();
+  auto st = stepped<double>(mala_kernel);
   for (int i = 0; i < 12; ++i) {
     mala_kernel.step(st, target<double>(), {5, 2});
     w.update(st);
@@ -150,7 +146,7 @@ void visit_sample(F&& f) {
     d.update_statistic(-0.1);
   });
   f("window_adaptation", adapted, [](s::window_adaptation& w) {
-    auto st = warmup_chains();
+    auto st = stepped<double>(mala_kernel);
     for (int i = 0; i < 3; ++i) {
       mala_kernel.step(st, target<double>(), {5, 3});
       w.update(st);
