@@ -6,6 +6,8 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -200,6 +202,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(state_round_trip_resumes_bit_identically, C, doubl
   BOOST_CHECK_THROW(io::load_bytes(bad, resumed), continua::io_error);
   BOOST_TEST(resumed.lambda == state.lambda);
   BOOST_TEST(to_host(resumed.y) == before);
+  // A step count at its maximum (the next step would wrap it to 0) is refused too.
+  auto wrapped = state;
+  wrapped.k = std::numeric_limits<std::uint64_t>::max();
+  BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(wrapped), resumed), continua::io_error);
+  BOOST_TEST(resumed.k == state.k);
   // Another size.
   auto other = solver.init(from_ld<C>(std::vector<ld>(r.d + 1, 0)));
   BOOST_CHECK_THROW(io::load_bytes(image, other), continua::io_error);

@@ -6,6 +6,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../common/files.hpp"
@@ -91,6 +93,10 @@ BOOST_AUTO_TEST_CASE(checkpoint_resume_is_bit_identical) {
   forged.y[1] = std::nan("");
   BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(forged), state2), continua::io_error);
   BOOST_TEST(state2.y == state.y);
+  auto wrapped = state;
+  wrapped.step = std::numeric_limits<std::uint64_t>::max();
+  BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(wrapped), state2), continua::io_error);
+  BOOST_TEST(state2.step == 12u);
   auto other = bl::make_outer_loop_state(vec(r.d + 1, 0.0));
   BOOST_CHECK_THROW(io::load_bytes(image, other), continua::io_error);
   // Bad options.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -55,9 +56,12 @@ struct outer_loop_state {
     detail::describe_set(v, "y", y);
     detail::describe_set(v, "adjoint", adjoint);
   }
-  // A loaded state must hold finite y and adjoint of one structure.
+  // A loaded state must hold finite y and adjoint of one structure, and a step count a run can
+  // reach (at its maximum the next step would wrap it to 0).
   void validate_state() const {
     constexpr std::string_view c = "continua::bilevel::outer_loop_state";
+    require(step < std::numeric_limits<std::uint64_t>::max(), c,
+            "the step count is at its maximum");
     require_same_structure(c, "y", y, "adjoint", adjoint);
     require(all_finite(y) && all_finite(adjoint), c, "y or the adjoint holds NaN/Inf");
   }
