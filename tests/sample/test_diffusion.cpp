@@ -1055,6 +1055,36 @@ BOOST_AUTO_TEST_CASE(model_nan_is_reported_with_step_and_sample_and_nothing_over
     BOOST_TEST(err.index() == 5u);
   }
   BOOST_TEST(x == want);  // the state passed to the failing call, untouched by the NaN
+  // DDIM (eta = 0) on std::vector runs the fused check-and-step into scratch and swaps the
+  // buffers: the same numbers as step by step, the same report, x the last good state.
+  {
+    const d::ddim di(sched, d::make_timesteps(1000, 10));
+    std::vector<double> xd = x0, sd(8), wd = x0;
+    for (std::size_t i = 0; i < di.steps(); ++i) {
+      gm(wd, di.timesteps()[i], e);
+      di.step(i, wd, e);
+    }
+    di.sample(gm, xd, sd, 4);
+    BOOST_TEST(xd == wd);
+    xd = x0;
+    wd = x0;
+    for (std::size_t i = 0; i < 3; ++i) {
+      gm(wd, di.timesteps()[i], e);
+      di.step(i, wd, e);
+    }
+    calls = 0;
+    try {
+      di.sample(bad, xd, sd, 4);
+      BOOST_FAIL("NaN from the model was not reported (DDIM)");
+    } catch (const continua::non_finite_error& err) {
+      const std::string msg = err.what();
+      BOOST_TEST(msg.find("step 3") != std::string::npos);
+      BOOST_TEST(msg.find("sample 2") != std::string::npos);
+      BOOST_TEST(msg.find("timestep 600") != std::string::npos);
+      BOOST_TEST(err.index() == 5u);
+    }
+    BOOST_TEST(xd == wd);
+  }
   // Per-step: a NaN model output leaves x unchanged.
   std::vector<double> y = x0, m(8, 0.1);
   m[2] = std::numeric_limits<double>::infinity();

@@ -48,6 +48,66 @@ struct affine_step {
   T cx, cm;
   CONTINUA_HD void operator()(std::size_t i) const { x[i] = cx * x[i] + cm * m[i]; }
 };
+// The deterministic step fused with the check of the model output, into the model's buffer:
+// m[i] = cx x[i] + cm m[i], mapped to i when the model's m[i] was NaN/Inf (none otherwise), for a
+// minimum reduction. x is only read, so a failed step leaves it as it was.
+template <class T>
+struct affine_step_into_model_output {
+  const T* x;
+  T* m;
+  T cx, cm;
+  std::size_t none;
+  CONTINUA_HD std::size_t operator()(std::size_t i) const {
+    const T v = m[i];
+    m[i] = cx * x[i] + cm * v;
+    return is_finite(v) ? none : i;
+  }
+};
+
+// The same on host floats by blocks that stay in L1 between the check and the step (a one-element
+// map with an index reduction does not vectorise): a block whose model output holds a NaN/Inf is
+// left unwritten and its first bad index returned (the minimum over blocks; none when clean).
+template <continua::detail::ieee_float T>
+std::size_t host_affine_into_model_output(const T* x, T* m, T cx, T cm, std::size_t n) {
+  constexpr std::size_t block = 256, none = std::numeric_limits<std::size_t>::max();
+  const std::size_t blocks = (n + block - 1) / block;
+  const auto run = [=](std::size_t b) {
+    const std::size_t lo = b * block, len = n - lo < block ? n - lo : block;
+    if (continua::detail::host_has_non_finite(m + lo, len)) {
+      for (std::size_t k = lo; k < lo + len; ++k)
+        if (!is_finite(m[k])) return k;
+    }
+#if defined(_OPENMP) || defined(_OPENMP_SIMD)
+#pragma omp simd
+#endif
+    for (std::size_t k = lo; k < lo + len; ++k) m[k] = cx * x[k] + cm * m[k];
+    return none;
+  };
+  std::size_t first = none;
+#if CONTINUA_WITH_OPENMP
+  if (n >= CONTINUA_OMP_MIN_SIZE && !omp_in_parallel()) {
+#pragma omp parallel for reduction(min : first) schedule(static)
+    for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
+      const std::size_t f = run(static_cast<std::size_t>(b));
+      first = f < first ? f : first;
+    }
+    return first;
+  }
+#endif
+  for (std::size_t b = 0; b < blocks && first == none; ++b) first = run(b);
+  return first;
+}
+
+// Vector-like containers (std::vector, Thrust vectors): swap exchanges their storage in O(1), so
+// the sampling loop can compute the next state into the model's buffer and swap it into x.
+// Views and fixed-size or mapped types (spans, std::array, Eigen maps) are excluded.
+template <class X>
+concept storage_swapping_vector = requires(X& a, X& b, std::size_t n) {
+  a.swap(b);
+  a.resize(n);
+  a.clear();
+};
+
 // x[i] = cx x[i] + cm m[i] + cz z[i], z a given noise tensor
 template <class T>
 struct affine_step_given_noise {
@@ -223,7 +283,9 @@ class affine_sampler {
   // Throws before the first step on bad sizes or a non-finite x. If the model returns a NaN/Inf,
   // throws continua::non_finite_error naming the step, the timestep and the sample; x then holds
   // the state that was passed to that model call (the last good state), nothing of the bad output
-  // written into it.
+  // written into it. With x and scratch of one vector-like type (std::vector, Thrust vectors),
+  // deterministic steps compute the next state into scratch and swap the two (scratch's contents
+  // are working memory either way).
   template <class Model, class X, class E>
   requires same_kind_tensors<std::remove_cvref_t<X>, std::remove_cvref_t<E>>
   void sample(Model&& model, X&& x, E&& scratch, std::size_t batch, philox_key key = {}) const {
@@ -237,15 +299,56 @@ class affine_sampler {
     require_same_size(ctx, "x", n, "scratch", continua::size(scratch));
     require_finite_input(ctx, "x", x);
     noise_offset(ctx, steps(), n);  // the whole stream range fits
+    using XT = std::remove_cvref_t<X>;
+    constexpr bool swap_buffers = std::is_same_v<XT, std::remove_cvref_t<E>> &&
+                                  !std::is_const_v<std::remove_reference_t<X>> &&
+                                  !std::is_const_v<std::remove_reference_t<E>> &&
+                                  detail::storage_swapping_vector<XT>;
     for (std::size_t i = 0; i < steps(); ++i) {
-      call_model(ctx, model, std::as_const(x), plan_.timesteps[i], scratch, i, dim);
       const step_coefficients& c = coeffs_[i];
+      if constexpr (swap_buffers) {
+        // Deterministic steps: one pass (read x and the output, write the output) checks the
+        // output and computes the next state into it, then the buffers swap; the separate check
+        // would read the output once more.
+        if (c.cz == 0.0 && n != 0) {
+          model(std::as_const(x), plan_.timesteps[i], scratch);
+          fused_step(ctx, x, scratch, c, i, dim);
+          x.swap(scratch);
+          continue;
+        }
+      }
+      call_model(ctx, model, std::as_const(x), plan_.timesteps[i], scratch, i, dim);
       detail::apply_affine(x, std::as_const(scratch), c.cx, c.cm, c.cz, key, i * n, ctx);
     }
   }
 
  protected:
   affine_sampler(const char* name, timestep_plan plan) : name_(name), plan_(std::move(plan)) {}
+
+  // m = cx x + cm m in one pass; throws non_finite_error as call_model does (x untouched) when
+  // the model's output held a NaN/Inf.
+  template <class X>
+  void fused_step(const std::string& ctx, const X& x, X& m, const step_coefficients& c,
+                  std::size_t i, std::size_t dim) const {
+    using T = value_t<X>;
+    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    const std::size_t n = continua::size(x);
+    const T cx = static_cast<T>(c.cx), cm = static_cast<T>(c.cm);
+    std::size_t bad = none;
+    if constexpr (std::is_same_v<memory_space_t<X>, host_space> && continua::detail::ieee_float<T>)
+      bad = detail::host_affine_into_model_output(continua::data(x), continua::data(m), cx, cm, n);
+    else
+      bad = transform_reduce(memory_space_t<X>{}, n, none,
+                             detail::affine_step_into_model_output<T>{
+                                 continua::data(x), continua::data(m), cx, cm, none},
+                             minimum{});
+    if (bad != none)
+      throw non_finite_error(ctx,
+                             "the model output at step " + std::to_string(i) + " (timestep " +
+                                 std::to_string(plan_.timesteps[i]) + ") for sample " +
+                                 std::to_string(bad / dim),
+                             bad);
+  }
 
   template <class X, class M>
   void check_step(const std::string& ctx, std::size_t i, const X& x, const M& m) const {
