@@ -70,8 +70,8 @@ struct settings {
   double mu = 1e-3;  // inner L2 strength: makes g strongly convex in y
   // ScaleBiO: outer steps, lr_w per sample (multiplied by the sample count m, since a logit's
   // w-gradient is O(1/m)), initial multiplier; constant rates unless --scalebio-decay.
-  std::size_t scalebio_steps = 300;
-  double scalebio_lr_w = 1.0;
+  std::size_t scalebio_steps = 150;
+  double scalebio_lr_w = 3.0;
   double scalebio_lambda0 = 10;
   bool scalebio_decay = false;
 };
@@ -393,7 +393,9 @@ run_result run_noise(const settings& cfg, const io::labelled_images& train_image
 
   // ScaleBiO on the same logits, from s = 0 and theta = u = the unweighted head (which is
   // argmin g at s = 0, so u starts at its target). Plain steps: theta by lr_theta / lambda on
-  // f + lambda g (L_g <= 1/2 + mu, so 1 is stable), u by 1 on g, s by lr_w * n.
+  // f + lambda g (L_g <= 1/2 + mu, so 1 is stable), u by 1 on g, s by lr_w * n. Constant rates
+  // by default: with F2SA's decays theta lags theta_lambda(s) as lambda grows and the weights
+  // ended worse than uniform (docs/bilevel_examples.md).
   const double n = double(cfg.train);
   const double no_decay = cfg.scalebio_decay ? 1.0 : 0.0;
   const bl::scalebio sb({.weighting = bl::data_weighting::sigmoid,
