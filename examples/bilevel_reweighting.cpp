@@ -69,7 +69,8 @@ struct settings {
   double outer_lr = 0.3;
   double mu = 1e-3;  // inner L2 strength: makes g strongly convex in y
   // ScaleBiO: outer steps, lr_w per sample (multiplied by the sample count m, since a logit's
-  // w-gradient is O(1/m)), initial multiplier; constant rates unless --scalebio-decay.
+  // w-gradient is O(1/m)), initial multiplier (grown by a tenth of it per step); constant rates
+  // unless --scalebio-decay (F2SA's decay exponents).
   std::size_t scalebio_steps = 150;
   double scalebio_lr_w = 3.0;
   double scalebio_lambda0 = 10;
