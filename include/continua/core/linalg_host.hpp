@@ -70,6 +70,7 @@ struct eigen_backend {
 #pragma GCC diagnostic pop
 #endif
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -177,52 +178,60 @@ void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, 
   }
 }
 
-// Right-looking blocked A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2
-// by blocks): factor the diagonal block, solve the block row to its right, update the trailing
-// upper triangle. Eigen's LLT runs that update, nearly all the flops, on one thread; here the
-// block row is solved in column chunks and the trailing update goes by column panels as in
-// syrk_panels (triangular rank update on the diagonal block, one GEMM for the rectangle above
-// it), widest first, shared among threads. Returns the first failing column or -1. Works on a map
-// or on its transpose (the lower-triangle case).
+// Tiled A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2 by blocks; the
+// tile algorithm of Buttari et al., "A class of parallel tiled linear algebra algorithms for
+// multicore architectures", 2009): one OpenMP task per tile operation, factor of a diagonal tile,
+// triangular solve of a tile right of it, update of a trailing tile (GEMM, or the triangular rank
+// update on the diagonal), ordered only by the tiles they read and write. No barrier between
+// block steps: the next diagonal tile is factored as soon as its own updates are done, while
+// the rest of the trailing matrix is still being updated. Returns the first failing column or -1
+// (later tiles are skipped once a factor fails). Works on a map or on its transpose (the
+// lower-triangle case).
 template <class M>
 Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads) {
   using T = typename M::Scalar;
   constexpr std::size_t bs = eigen_backend::syrk_block;
-  for (std::size_t k0 = 0; k0 < n; k0 += bs) {
-    const Eigen::Index k = idx(k0), kb = idx(std::min(bs, n - k0));
-    auto diag = am.block(k, k, kb, kb);
-    const Eigen::Index failed = Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(diag);
-    if (failed >= 0) return k + failed;
-    const std::size_t rest = k0 + bs;
-    if (rest >= n) break;
-    const std::ptrdiff_t panels = static_cast<std::ptrdiff_t>((n - rest + bs - 1) / bs);
-    const auto start = [&](std::ptrdiff_t p) { return idx(rest + std::size_t(p) * bs); };
-    const auto width = [&](std::ptrdiff_t p) {
-      return idx(std::min(bs, n - rest - std::size_t(p) * bs));
-    };
+  const std::size_t tiles = (n + bs - 1) / bs;
+  const auto tile = [&](std::size_t i, std::size_t j) {
+    return am.block(idx(i * bs), idx(j * bs), idx(std::min(bs, n - i * bs)),
+                    idx(std::min(bs, n - j * bs)));
+  };
+  std::vector<char> order(tiles * tiles);  // dependence tokens, one per tile
+  char* dep = order.data();
+  // Written by factor tasks only, which the dependences order among themselves; read by all.
+  std::atomic<Eigen::Index> failed{-1};
 #pragma omp parallel num_threads(threads)
-    {
-#pragma omp for schedule(dynamic, 1)
-      for (std::ptrdiff_t p = 0; p < panels; ++p) {
-        auto row = am.block(k, start(p), kb, width(p));
-        diag.template triangularView<Eigen::Upper>().transpose().solveInPlace(row);
-      }
-      // The implicit barrier above: every panel below reads the whole solved block row.
-#pragma omp for schedule(dynamic, 1)
-      for (std::ptrdiff_t q = 0; q < panels; ++q) {
-        const std::ptrdiff_t p = panels - 1 - q;  // the widest (rightmost) first
-        const Eigen::Index c0 = start(p), nc = width(p), above = c0 - idx(rest);
-        const auto r = am.block(k, c0, kb, nc);
-        am.block(c0, c0, nc, nc)
-            .template selfadjointView<Eigen::Upper>()
-            .rankUpdate(r.transpose(), T(-1));
-        if (above != 0)
-          am.block(idx(rest), c0, above, nc).noalias() -=
-              am.block(k, idx(rest), kb, above).transpose() * r;
+#pragma omp single
+  for (std::size_t k = 0; k < tiles; ++k) {
+#pragma omp task depend(inout : dep[k * tiles + k]) shared(failed)
+    if (failed < 0) {
+      auto d = tile(k, k);
+      const Eigen::Index f = Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(d);
+      if (f >= 0) failed.store(idx(k * bs) + f);
+    }
+    for (std::size_t j = k + 1; j < tiles; ++j) {
+#pragma omp task depend(in : dep[k * tiles + k]) depend(inout : dep[k * tiles + j]) shared(failed)
+      if (failed < 0) {
+        auto r = tile(k, j);
+        tile(k, k).template triangularView<Eigen::Upper>().transpose().solveInPlace(r);
       }
     }
+    for (std::size_t j = k + 1; j < tiles; ++j)
+      for (std::size_t i = k + 1; i <= j; ++i) {
+#pragma omp task depend(in                                                                     \
+                        : dep[k * tiles + i], dep[k * tiles + j]) depend(inout                 \
+                                                                         : dep[i * tiles + j]) \
+    shared(failed)
+        if (failed < 0) {
+          if (i == j)
+            tile(j, j).template selfadjointView<Eigen::Upper>().rankUpdate(tile(k, j).transpose(),
+                                                                           T(-1));
+          else
+            tile(i, j).noalias() -= tile(k, i).transpose() * tile(k, j);
+        }
+      }
   }
-  return -1;
+  return failed.load();
 }
 #endif
 
@@ -272,9 +281,10 @@ void eigen_backend::syrk(bool trans, std::size_t n, std::size_t k, T alpha, cons
   else if (beta != T(1))
     cm.template triangularView<Eigen::Lower>() *= beta;
   const bool any = k != 0 && n != 0 && alpha != T(0);
-  const int threads = any ? continua::detail::host_threads(double(n) * double(n) * double(k),
-                                                           double(CONTINUA_OMP_MIN_SYRK_FLOPS))
-                          : 1;
+  [[maybe_unused]] const int threads =
+      any ? continua::detail::host_threads(double(n) * double(n) * double(k),
+                                           double(CONTINUA_OMP_MIN_SYRK_FLOPS))
+          : 1;
   const continua::detail::serial_eigen_scope serial;
   if (any) {
 #if CONTINUA_WITH_OPENMP
@@ -306,7 +316,7 @@ std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* works
   if (n != 0) std::memcpy(workspace, a, n * n * sizeof(T));
   map<T> am(a, idx(n), idx(n));
   Eigen::Index failed = -1;
-  const int threads =
+  [[maybe_unused]] const int threads =
       continua::detail::host_threads(double(n), double(CONTINUA_OMP_MIN_CHOLESKY_ORDER));
   const continua::detail::serial_eigen_scope serial;
 #if CONTINUA_WITH_OPENMP

@@ -39,7 +39,9 @@ class serial_eigen_scope {
   serial_eigen_scope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
   ~serial_eigen_scope() { omp_set_num_threads(saved_); }
 #else
-  serial_eigen_scope() = default;
+  // User-provided, so a scope variable does not read as unused without OpenMP either.
+  serial_eigen_scope() {}
+  ~serial_eigen_scope() {}
 #endif
   serial_eigen_scope(const serial_eigen_scope&) = delete;
   serial_eigen_scope& operator=(const serial_eigen_scope&) = delete;
