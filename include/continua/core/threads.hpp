@@ -27,8 +27,8 @@ inline int host_threads([[maybe_unused]] double work, [[maybe_unused]] double th
 }
 
 // Keeps Eigen's own GEMM on the calling thread while alive. Eigen 3.4 parallelises a product
-// above ~50000 multiply-adds on omp_get_max_threads() threads (unless Eigen::setNbThreads was
-// called), and its threads busy-wait on each other without ever sleeping: with two threads on
+// from 50000 multiply-adds per thread on omp_get_max_threads() threads (unless Eigen::setNbThreads
+// was called), and its threads busy-wait on each other without ever sleeping: with two threads on
 // one CPU each product then costs time slices, not microseconds. The guard lowers this thread's
 // nthreads-var to 1 (it is per thread, so other threads are not affected) and restores it; the
 // team of a `parallel num_threads(n)` region inside it inherits the 1, so Eigen stays serial
