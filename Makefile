@@ -1,6 +1,15 @@
 # The two README commands. Everything else lives in CMakePresets.json and scripts/.
 JOBS ?= $(shell nproc)
 
+# Debian 12's OpenBLAS (0.3.21) does not recognise recent Xeons and falls back to its SSE3
+# ("Prescott") kernels, 3-5x slower than Eigen (docs/linalg.md). Unless the caller names a kernel
+# family, name it from the CPU's flags for every command run here (tests, benchmarks, the demo).
+OPENBLAS_CORETYPE ?= $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || \
+                       (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo Haswell))
+ifneq ($(OPENBLAS_CORETYPE),)
+export OPENBLAS_CORETYPE
+endif
+
 .PHONY: deps test demo bench format clean gpu-kit docs fuzz fuzz-smoke
 
 deps:

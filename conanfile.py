@@ -25,6 +25,15 @@ _CMAKE_PARTS = {
     "with_openmp": ("find_package(OpenMP REQUIRED COMPONENTS CXX)", "OpenMP::OpenMP_CXX", None),
     "with_mpi": ("find_package(MPI REQUIRED COMPONENTS CXX)", "MPI::MPI_CXX",
                  "CONTINUA_WITH_MPI=1"),
+    # The system BLAS and LAPACK (OpenBLAS preferred, as in the CMake build) for the host linear
+    # algebra; off by default since Conan provides no BLAS here (Debian: libopenblas-dev).
+    "with_blas": ("if(NOT DEFINED BLA_VENDOR)\n"
+                  "  set(BLA_VENDOR OpenBLAS)\n"
+                  "  find_package(BLAS QUIET)\n"
+                  "  if(NOT BLAS_FOUND)\n    unset(BLA_VENDOR)\n  endif()\n"
+                  "endif()\n"
+                  "find_package(BLAS REQUIRED)\nfind_package(LAPACK REQUIRED)",
+                  "LAPACK::LAPACK BLAS::BLAS", "CONTINUA_WITH_BLAS=1"),
     # As in the CMake build: CUDA only switches the define; the toolkit must exist.
     "with_cuda": ("find_package(CUDAToolkit REQUIRED)", None, "CONTINUA_WITH_CUDA=1"),
 }
@@ -45,6 +54,7 @@ class ContinuaConan(ConanFile):
         "with_openmp": True,
         "with_mpi": False,
         "with_cuda": False,
+        "with_blas": False,
     }
     # The whole CMake project, so the exported source still configures with plain CMake.
     exports_sources = "include/*", "CMakeLists.txt", "cmake/*"

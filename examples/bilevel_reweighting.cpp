@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/pixel_standardisation.hpp"
+#include "common/random_feature_split.hpp"
 #include "continua/analytic/random_features.hpp"
 #include "continua/bilevel.hpp"
 #include "continua/core/error.hpp"
@@ -49,6 +49,8 @@ using continua::linalg::op;
 namespace io = continua::io;
 namespace bl = continua::bilevel;
 constexpr std::size_t classes = io::fashion_mnist_classes;
+using continua_examples::feature_matrix;
+using continua_examples::featurise;
 
 struct settings {
   std::string data_dir{io::fashion_mnist_default_dir};
@@ -92,31 +94,6 @@ settings parse_args(int argc, char** argv) {
   for (double p : s.noise)
     if (!(p >= 0 && p < 0.9)) throw continua::invalid_argument("--noise must be in [0, 0.9)");
   return s;
-}
-
-// Features of a set of rows, with a last constant column that plays the role of the bias.
-struct feature_matrix {
-  std::size_t n = 0, d = 0;  // d includes the constant column
-  std::vector<double> h;     // n x d, row-major
-  std::vector<std::uint8_t> labels;
-};
-
-feature_matrix featurise(const continua::analytic::random_features<float>& layer,
-                         const io::labelled_images& data, const std::vector<std::size_t>& rows,
-                         double scale) {
-  const std::size_t p = layer.inputs(), k = layer.outputs();
-  std::vector<float> x(rows.size() * p), hf(rows.size() * k);
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    std::copy_n(data.images.begin() + rows[i] * p, p, x.begin() + i * p);
-  layer.transform(matrix_view<const float>(x.data(), rows.size(), p),
-                  matrix_view<float>(hf.data(), rows.size(), k));
-  feature_matrix f{rows.size(), k + 1, std::vector<double>(rows.size() * (k + 1)), {}};
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (std::size_t j = 0; j < k; ++j) f.h[i * f.d + j] = scale * hf[i * k + j];
-    f.h[i * f.d + k] = 1.0;
-    f.labels.push_back(data.labels[rows[i]]);
-  }
-  return f;
 }
 
 // Softmax probabilities of the rows of z (n x classes), in place.
@@ -245,8 +222,10 @@ struct reweighting_problem {
 
 // Heavy-ball gradient descent on the inner objective from w (warm start); the features are
 // scaled so that mean |h|^2 is about 1, hence L <= 1/2 + mu and the step below is stable.
-void train_inner(const reweighting_problem& pb, const std::vector<double>& s,
-                 std::vector<double>& w, std::size_t steps) {
+// Kept out of line: inlined into run_noise, GCC 12 reports a false -Wfree-nonheap-object on the
+// scratch vectors' destructors.
+[[gnu::noinline]] void train_inner(const reweighting_problem& pb, const std::vector<double>& s,
+                                   std::vector<double>& w, std::size_t steps) {
   std::vector<double> g(w.size()), m(w.size(), 0.0);
   for (std::size_t t = 0; t < steps; ++t) {
     pb.inner_grad(s, w, g);
@@ -266,13 +245,8 @@ run_result run_noise(const settings& cfg, const io::labelled_images& train_image
   const auto t0 = std::chrono::steady_clock::now();
   // Rows: a Philox permutation of the training split; the first `train` are the noisy training
   // set, the next `validation` the clean validation set.
-  const std::size_t total = train_images.rows;
-  std::vector<std::size_t> order(total);
-  for (std::size_t i = 0; i < total; ++i) order[i] = i;
-  std::vector<double> u(total);
-  continua::fill_uniform(u, continua::philox_key{cfg.seed, 10});
-  for (std::size_t i = 0; i + 1 < total; ++i)
-    std::swap(order[i], order[i + std::min(total - i - 1, std::size_t(u[i] * double(total - i)))]);
+  const std::vector<std::size_t> order =
+      continua_examples::philox_permutation(train_images.rows, cfg.seed, 10);
   const std::vector<std::size_t> train_rows(order.begin(), order.begin() + cfg.train);
   const std::vector<std::size_t> val_rows(order.begin() + cfg.train,
                                           order.begin() + cfg.train + cfg.validation);
@@ -280,19 +254,11 @@ run_result run_noise(const settings& cfg, const io::labelled_images& train_image
   for (std::size_t i = 0; i < test_rows.size(); ++i) test_rows[i] = i;
 
   // Random features with pixels standardised on the training subset.
-  std::vector<float> sub(cfg.train * train_images.cols);
-  for (std::size_t i = 0; i < cfg.train; ++i)
-    std::copy_n(train_images.images.begin() + train_rows[i] * train_images.cols, train_images.cols,
-                sub.begin() + i * train_images.cols);
-  const auto moments = continua_examples::standardisation(sub.data(), cfg.train, train_images.cols);
-  continua::analytic::random_features<float> layer(
-      {.inputs = train_images.cols, .outputs = cfg.features, .seed = cfg.seed});
-  layer.normalize_inputs(moments.mean, moments.deviation);
-  feature_matrix tr = featurise(layer, train_images, train_rows, 1.0);
-  double sq = 0;
-  for (double v : tr.h) sq += v * v;
-  const double scale = 1 / std::sqrt(sq / double(tr.n));  // mean |h|^2 = 1 (bias column aside)
-  tr = featurise(layer, train_images, train_rows, scale);
+  const auto rf = continua_examples::make_standardised_features(train_images, train_rows,
+                                                                cfg.features, cfg.seed);
+  const auto& layer = rf.layer;
+  const double scale = rf.scale;
+  feature_matrix tr = featurise(layer, train_images, train_rows, scale);
   const feature_matrix va = featurise(layer, train_images, val_rows, scale);
   const feature_matrix te = featurise(layer, test_images, test_rows, scale);
 

@@ -236,20 +236,17 @@ struct mlp_model {
   }
 };
 
-// Adam on theta (from theta0) with the learner's averaged meta-gradient over fresh task batches.
+// Adam on theta (from theta0) with the learner's averaged meta-gradient over fresh task batches:
+// bilevel::meta_train with a sampler mapping a task index to its draw from Philox stream 1.
 template <class Learner, class Model>
-params meta_train(const Learner& learner, const Model& model, const settings& cfg, double lr,
+params train_meta(const Learner& learner, const Model& model, const settings& cfg, double lr,
                   const params& theta0) {
-  params theta(theta0), g(theta0.size());
+  params theta(theta0);
   continua::optim::optimizer adam(continua::optim::adam({.lr = lr}), theta);
-  using task_type = decltype(model.task(task_draw{}));
-  std::vector<task_type> batch(cfg.meta_batch);
-  for (std::size_t it = 0; it < cfg.iterations; ++it) {
-    for (std::size_t b = 0; b < cfg.meta_batch; ++b)
-      batch[b] = model.task(draw_task(cfg.seed, 1, it * cfg.meta_batch + b));
-    bl::average_meta_gradient(learner, batch, theta, g);
-    adam.step(theta, g);
-  }
+  const auto sampler = [&](std::uint64_t i) { return model.task(draw_task(cfg.seed, 1, i)); };
+  bl::meta_train_state state;
+  bl::meta_train(learner, sampler, theta, state, adam,
+                 {.outer_steps = cfg.iterations, .tasks_per_step = cfg.meta_batch});
   return theta;
 }
 
@@ -294,7 +291,7 @@ void compare(const char* title, const Model& model, const params& theta0, double
   };
   const auto timed = [&](const char* name, const auto& learner) {
     const auto t0 = std::chrono::steady_clock::now();
-    const params theta = meta_train(learner, model, cfg, outer_lr, theta0);
+    const params theta = train_meta(learner, model, cfg, outer_lr, theta0);
     report(name, theta,
            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };

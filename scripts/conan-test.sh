@@ -35,7 +35,7 @@ start=$(date +%s)
 
 # Default options: Eigen, xtensor, zlib and OpenMP reach the consumer as targets and defines.
 conan create "$src" "${profile[@]}" -tf "$work/test_package" 2>&1 | tee "$work/create.log"
-expected="eigen 1, xtensor 1, zlib 1, mpi 0, cuda 0, openmp 1"
+expected="eigen 1, xtensor 1, zlib 1, mpi 0, cuda 0, openmp 1, blas 0"
 grep -q "$expected" "$work/create.log" ||
   { echo "conan-test: default options did not give '$expected'"; exit 1; }
 grep -q "test_package: all checks passed" "$work/create.log" ||
@@ -60,22 +60,26 @@ test_with_options() {
 # Every optional part off: the same package (package_id is cleared) must still be usable with
 # nothing but a C++20 compiler.
 lean=()
-for o in with_eigen with_xtensor with_zlib with_openmp with_mpi with_cuda; do
+for o in with_eigen with_xtensor with_zlib with_openmp with_mpi with_cuda with_blas; do
   lean+=(-o "continua/*:$o=False")
 done
-test_with_options lean "eigen 0, xtensor 0, zlib 0, mpi 0, cuda 0, openmp 0" "${lean[@]}"
+test_with_options lean "eigen 0, xtensor 0, zlib 0, mpi 0, cuda 0, openmp 0, blas 0" "${lean[@]}"
 
 # The parts that are off by default, where this machine has them.
-mpi=0 cuda=0 extra=()
+mpi=0 cuda=0 blas=0 extra=()
 if command -v mpicxx >/dev/null 2>&1; then mpi=1 extra+=(-o "continua/*:with_mpi=True"); fi
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   cuda=1 extra+=(-o "continua/*:with_cuda=True")
 fi
+if ls /usr/lib/*/libopenblas.so >/dev/null 2>&1 ||
+  { ls /usr/lib/*/libblas.so && ls /usr/lib/*/liblapack.so; } >/dev/null 2>&1; then
+  blas=1 extra+=(-o "continua/*:with_blas=True")
+fi
 if [ ${#extra[@]} -gt 0 ]; then
-  test_with_options optional "eigen 1, xtensor 1, zlib 1, mpi $mpi, cuda $cuda, openmp 1" \
+  test_with_options optional "eigen 1, xtensor 1, zlib 1, mpi $mpi, cuda $cuda, openmp 1, blas $blas" \
     "${extra[@]}"
 else
-  echo "conan-test: neither MPI nor CUDA here; with_mpi/with_cuda not exercised"
+  echo "conan-test: neither MPI, CUDA nor BLAS here; with_mpi/with_cuda/with_blas not exercised"
 fi
 
 echo "conan-test: passed in $(($(date +%s) - start)) s"

@@ -14,7 +14,7 @@ set -euo pipefail
 seconds=${1:-60}
 shift || true
 all=(fuzz_idx fuzz_checkpoint fuzz_load_optim fuzz_load_analytic fuzz_load_regularize
-     fuzz_load_replay)
+     fuzz_load_replay fuzz_load_sample fuzz_load_bilevel)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 case $seconds in '' | *[!0-9]*) echo "fuzz.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
 

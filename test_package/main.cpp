@@ -8,6 +8,9 @@
 #include <Eigen/Core>
 #include <continua/adapters/eigen.hpp>
 #endif
+#if CONTINUA_WITH_EIGEN && CONTINUA_WITH_BLAS
+#include <continua/core/linalg.hpp>
+#endif
 #if CONTINUA_WITH_XTENSOR
 #include <continua/adapters/xtensor.hpp>
 #include <xtensor/xtensor.hpp>
@@ -38,9 +41,16 @@ int main() {
   x(2) = -4.0;
   check_equal("max_abs(xt::xtensor) = 4", continua::max_abs(x), 4.0);
 #endif
-  std::printf("eigen %d, xtensor %d, zlib %d, mpi %d, cuda %d, openmp %d\n", CONTINUA_WITH_EIGEN,
-              CONTINUA_WITH_XTENSOR, CONTINUA_WITH_ZLIB, CONTINUA_WITH_MPI, CONTINUA_WITH_CUDA,
-              CONTINUA_WITH_OPENMP);
+#if CONTINUA_WITH_EIGEN && CONTINUA_WITH_BLAS
+  std::vector<double> a{1, 2, 3, 4}, c(4);  // links only with the package's BLAS/LAPACK
+  continua::linalg::gemm(continua::matrix_view<const double>(a.data(), 2, 2),
+                         continua::matrix_view<const double>(a.data(), 2, 2),
+                         continua::matrix_view<double>(c.data(), 2, 2));
+  check_equal("BLAS gemm: (A A)(1, 1) = 22", c[3], 22.0);
+#endif
+  std::printf("eigen %d, xtensor %d, zlib %d, mpi %d, cuda %d, openmp %d, blas %d\n",
+              CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_ZLIB, CONTINUA_WITH_MPI,
+              CONTINUA_WITH_CUDA, CONTINUA_WITH_OPENMP, CONTINUA_WITH_BLAS);
   std::printf("%s\n", failures == 0 ? "test_package: all checks passed" : "test_package: FAILED");
   return failures == 0 ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // A one-hidden-layer ReLU MLP (inputs -> hidden -> classes) with a hand-written forward and
-// backward pass on continua::linalg::gemm: the model of the continual-learning examples. Backward
+// backward pass on continua::linalg::gemm: the model of the continual-learning examples (softmax
+// cross-entropy) and of the diffusion example (squared error). Backward
 // pass of softmax cross-entropy as in Goodfellow, Bengio & Courville, "Deep Learning", 2016,
 // sec. 6.5; output-norm gradient for MAS (Aljundi et al., ECCV 2018, eq. 2).
 #pragma once
@@ -105,6 +106,32 @@ class basic_mlp {
                                                  {c.d_logits.data(), n, classes_});
     backward(x, grads, c);
     return loss;
+  }
+
+  // Mean squared error over the batch, (1 / (n classes)) sum (z - y)^2 with y the n x classes
+  // targets (torch.nn.MSELoss): the regression use, e.g. a diffusion model's noise prediction.
+  // grads = its gradient (overwritten); c holds the batch's activations afterwards.
+  double squared_error_and_gradient(continua::matrix_view<const T> x,
+                                    continua::matrix_view<const T> targets, params_type& grads,
+                                    cache& c) const {
+    constexpr const char* context = "basic_mlp::squared_error_and_gradient";
+    continua::require_same_size(context, "rows of targets", targets.rows(), "rows of x", x.rows());
+    continua::require_same_size(context, "columns of targets", targets.cols(), "classes", classes_);
+    continua::require(x.rows() > 0, context, "empty batch");
+    check_grads(context, grads);
+    forward(x, c);
+    const std::size_t n = x.rows();
+    c.d_logits.resize(n * classes_);
+    const double scale = 1.0 / static_cast<double>(n * classes_);
+    double loss = 0;
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t k = 0; k < classes_; ++k) {
+        const double d = static_cast<double>(c.logits[r * classes_ + k]) - targets(r, k);
+        loss += d * d;
+        c.d_logits[r * classes_ + k] = static_cast<T>(2 * scale * d);
+      }
+    backward(x, grads, c);
+    return loss * scale;
   }
 
   // MAS importance signal: grads = d/dparams of (1/n) sum_r ||z_r||^2, z_r the logits of row r.

@@ -1,5 +1,6 @@
 // The bilevel family: problem concept, finite-difference products, linear solvers, implicit and
-// unrolled hypergradients, F2SA, meta-learners, outer-loop driver (docs/bilevel.md).
+// unrolled hypergradients, F2SA, ScaleBiO, meta-learners and their training driver, outer-loop
+// driver (docs/bilevel.md).
 #pragma once
 
 #include "continua/bilevel/f2sa.hpp"
@@ -8,6 +9,8 @@
 #include "continua/bilevel/implicit.hpp"
 #include "continua/bilevel/linear_solvers.hpp"
 #include "continua/bilevel/meta.hpp"
+#include "continua/bilevel/meta_train.hpp"
 #include "continua/bilevel/outer_loop.hpp"
 #include "continua/bilevel/problem.hpp"
+#include "continua/bilevel/scalebio.hpp"
 #include "continua/bilevel/unrolled.hpp"

@@ -49,6 +49,16 @@
 #define CONTINUA_LINALG_EXTERN 0
 #endif
 
+// CONTINUA_WITH_BLAS (0/1): run the host linear algebra of core/linalg (gemm, syrk, Cholesky,
+// triangular solves, SVD; float and double) on the system BLAS/LAPACK (blas_backend,
+// core/linalg_blas.hpp) instead of Eigen (eigen_backend). The program must then link BLAS and
+// LAPACK (LP64 Fortran interface): the CMake option of the same name, on by default when
+// FindBLAS/FindLAPACK succeed, adds the define and the link. Results agree with the Eigen backend
+// to rounding. Default: 0.
+#ifndef CONTINUA_WITH_BLAS
+#define CONTINUA_WITH_BLAS 0
+#endif
+
 // CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI,
 // CONTINUA_WITH_ZLIB (0/1): set by
 // the CMake target (options of the same names) so code can tell which optional parts were found.

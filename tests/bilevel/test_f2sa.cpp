@@ -6,6 +6,8 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -200,10 +202,51 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(state_round_trip_resumes_bit_identically, C, doubl
   BOOST_CHECK_THROW(io::load_bytes(bad, resumed), continua::io_error);
   BOOST_TEST(resumed.lambda == state.lambda);
   BOOST_TEST(to_host(resumed.y) == before);
+  // A step count at its maximum (the next step would wrap it to 0) is refused too.
+  auto wrapped = state;
+  wrapped.k = std::numeric_limits<std::uint64_t>::max();
+  BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(wrapped), resumed), continua::io_error);
+  BOOST_TEST(resumed.k == state.k);
   // Another size.
   auto other = solver.init(from_ld<C>(std::vector<ld>(r.d + 1, 0)));
   BOOST_CHECK_THROW(io::load_bytes(image, other), continua::io_error);
   BOOST_TEST(other.k == 0u);
+}
+
+// g(x, y) = y^2 / 2, f(x, y) = x: every update is a product of known factors, so K default
+// steps pin the step sizes and the schedule of benchmark_bilevel's F2SA solver (step_size 0.01,
+// outer_ratio 1, lmbda0 1, delta_lmbda 0.1, 10 inner steps; lr_k = lr / (k + 1)^p with p = 5/7,
+// 4/7, 4/7, 1/7 for y, z, x, lambda, k counted from 0, as their update_lr):
+//   y_K = y_0 prod_k (1 - lr_y,k lambda_k)^10, z_K = z_0 prod_k (1 - lr_z,k)^10,
+//   x_K = x_0 - sum_k lr_x,k,  lambda_K = 1 + sum_k 0.1 / (k + 1)^(1/7).
+struct scalar_penalty_problem {
+  using V = std::vector<double>;
+  void inner_grad(const V&, const V& y, V& out) const { out = y; }
+  void inner_grad_x(const V&, const V&, V& out) const { out.assign(1, 0.0); }
+  void outer_grad_x(const V&, const V&, V& out) const { out.assign(1, 1.0); }
+  void outer_grad_y(const V&, const V&, V& out) const { out.assign(1, 0.0); }
+};
+
+BOOST_AUTO_TEST_CASE(default_schedule_is_benchmark_bilevels) {
+  using V = std::vector<double>;
+  const bl::f2sa solver;
+  V x{0.5};
+  auto state = solver.init(V{2.0});
+  long double y = 2, z = 2, xe = 0.5, lambda = 1;
+  for (int k = 0; k < 25; ++k) {
+    const long double k1 = k + 1;
+    const long double lr_y = 0.01L / std::pow(k1, 5.0L / 7), lr_z = 0.01L / std::pow(k1, 4.0L / 7);
+    y *= std::pow(1 - lr_y * lambda, 10);
+    z *= std::pow(1 - lr_z, 10);
+    xe -= 0.01L / std::pow(k1, 4.0L / 7);
+    lambda += 0.1L / std::pow(k1, 1.0L / 7);
+    solver.step(scalar_penalty_problem{}, x, state);
+  }
+  BOOST_TEST(state.k == 25u);
+  BOOST_TEST(state.lambda == static_cast<double>(lambda), boost::test_tools::tolerance(1e-13));
+  BOOST_TEST(state.y[0] == static_cast<double>(y), boost::test_tools::tolerance(1e-13));
+  BOOST_TEST(state.z[0] == static_cast<double>(z), boost::test_tools::tolerance(1e-13));
+  BOOST_TEST(x[0] == static_cast<double>(xe), boost::test_tools::tolerance(1e-13));
 }
 
 BOOST_AUTO_TEST_CASE(f2sa_bad_input) {

@@ -7,12 +7,18 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <type_traits>
 #include <vector>
 
+#include "../common/files.hpp"
 #include "continua/bilevel/imaml.hpp"
 #include "continua/bilevel/meta.hpp"
+#include "continua/bilevel/meta_train.hpp"
+#include "continua/io/state.hpp"
+#include "continua/optim.hpp"
+#include "continua/optim/serialize.hpp"
 #include "ridge.hpp"
 
 #if CONTINUA_TEST_THRUST
@@ -301,6 +307,92 @@ BOOST_AUTO_TEST_CASE(meta_bad_input) {
   BOOST_CHECK_THROW(bl::average_meta_gradient(bl::fomaml{}, none, theta, g),
                     continua::invalid_argument);
   BOOST_TEST(g == (V{7, 7, 7}));
+}
+
+// meta_train over a task sampler. With 4 tasks per step from a sampler cycling through the 4
+// tasks (index mod 4), each step is meta-gradient descent on their average, so Reptile (k = 5)
+// reaches its fixed point within 1e-10 through optim::sgd. With 3 tasks per step the batches
+// depend on the task counter: a run checkpointed after 7 steps (driver state through
+// io::save_bytes, the optimizer through io::save) resumes bit for bit, while a resume that lost
+// the counter ends elsewhere. A forged state, bad options and NaN are refused, nothing changed.
+BOOST_AUTO_TEST_CASE(meta_train_reaches_fixed_point_and_resumes) {
+  using V = std::vector<double>;
+  namespace o = continua::optim;
+  namespace io = continua::io;
+  const auto tasks = make_tasks(4, 3, 17);
+  const auto dtasks = device_tasks<config<double, host_vector>>(tasks);
+  const auto sampler = [&](std::uint64_t i) { return dtasks[i % dtasks.size()]; };
+  const bl::reptile rep{{.inner_steps = 5, .inner_lr = 0.1}};
+  {
+    V theta{0.3, -1.2, 0.7};
+    o::optimizer sgd(o::sgd({.lr = 2.1}), theta);
+    bl::meta_train_state state;
+    std::size_t reports = 0;
+    const auto last =
+        bl::meta_train(rep, sampler, theta, state, sgd, {.outer_steps = 70, .tasks_per_step = 4},
+                       [&](const bl::meta_step_report& r) { reports += r.step > 0 ? 1 : 0; });
+    BOOST_TEST(reports == 70u);
+    BOOST_TEST(last.step == 70u);
+    BOOST_TEST(state.step == 70u);
+    BOOST_TEST(state.next_task == 280u);
+    const double err = max_difference(theta, fixed_point(learner::reptile, tasks, 0.1L, 5));
+    BOOST_TEST_MESSAGE("meta_train Reptile fixed point error " << err);
+    BOOST_TEST(err <= 1e-10);
+  }
+  const bl::meta_train_options run{.outer_steps = 11, .tasks_per_step = 3};
+  const auto make_opt = [](V& t) { return o::optimizer(o::sgd({.lr = 0.5, .momentum = 0.5}), t); };
+  V ta{0.3, -1.2, 0.7};
+  auto oa = make_opt(ta);
+  bl::meta_train_state sa;
+  bl::meta_train(rep, sampler, ta, sa, oa, {.outer_steps = 7, .tasks_per_step = 3});
+  continua_test::temp_dir dir;
+  const auto image = io::save_bytes(sa);
+  io::save(dir.path / "opt.ckpt", oa);
+  const V saved = ta;
+  bl::meta_train(rep, sampler, ta, sa, oa, run);
+  V tb = saved;
+  auto ob = make_opt(tb);
+  io::load(dir.path / "opt.ckpt", ob);
+  bl::meta_train_state sb;
+  io::load_bytes(image, sb);
+  BOOST_TEST(sb.step == 7u);
+  BOOST_TEST(sb.next_task == 21u);
+  bl::meta_train(rep, sampler, tb, sb, ob, run);
+  BOOST_TEST(tb == ta);
+  BOOST_TEST(sb.step == 18u);
+  BOOST_TEST(sb.next_task == sa.next_task);
+  V tc = saved;
+  auto oc = make_opt(tc);
+  io::load(dir.path / "opt.ckpt", oc);
+  bl::meta_train_state fresh;
+  bl::meta_train(rep, sampler, tc, fresh, oc, run);
+  BOOST_TEST(tc != ta);
+  // Impossible counters are refused on load, the target unchanged.
+  bl::meta_train_state forged{.step = 9, .next_task = 4};
+  BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(forged), sb), continua::io_error);
+  BOOST_TEST(sb.step == 18u);
+  // Bad options, NaN theta, and a task whose gradient is NaN: errors, theta and state unchanged.
+  const V before = tb;
+  BOOST_CHECK_THROW(bl::meta_train(rep, sampler, tb, sb, ob, {.tasks_per_step = 0}),
+                    continua::invalid_argument);
+  V nan_theta{0, std::nan(""), 0};
+  BOOST_CHECK_THROW(bl::meta_train(rep, sampler, nan_theta, sb, ob, run),
+                    continua::non_finite_error);
+  auto poisoned = dtasks;
+  poisoned[2].ac[1] = std::nan("");
+  const auto bad_sampler = [&](std::uint64_t i) { return poisoned[i % poisoned.size()]; };
+  bool refused = false;
+  try {
+    bl::meta_train(rep, bad_sampler, tb, sb, ob, {.outer_steps = 1, .tasks_per_step = 4});
+  } catch (const continua::non_finite_error&) {
+    refused = true;
+  } catch (const continua::numerical_error&) {
+    refused = true;
+  }
+  BOOST_TEST(refused);
+  BOOST_TEST(tb == before);
+  BOOST_TEST(sb.step == 18u);
+  BOOST_TEST(sb.next_task == sa.next_task);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,8 +2,12 @@
 // an optim::optimizer (SGD with momentum), reports every step to the progress callback with the
 // hypergradient it used, and a run checkpointed after 6 steps (driver state through io::save_bytes,
 // the optimizer through io::save) resumes bit for bit.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../common/files.hpp"
@@ -89,6 +93,10 @@ BOOST_AUTO_TEST_CASE(checkpoint_resume_is_bit_identical) {
   forged.y[1] = std::nan("");
   BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(forged), state2), continua::io_error);
   BOOST_TEST(state2.y == state.y);
+  auto wrapped = state;
+  wrapped.step = std::numeric_limits<std::uint64_t>::max();
+  BOOST_CHECK_THROW(io::load_bytes(io::save_bytes(wrapped), state2), continua::io_error);
+  BOOST_TEST(state2.step == 12u);
   auto other = bl::make_outer_loop_state(vec(r.d + 1, 0.0));
   BOOST_CHECK_THROW(io::load_bytes(image, other), continua::io_error);
   // Bad options.
@@ -96,6 +104,44 @@ BOOST_AUTO_TEST_CASE(checkpoint_resume_is_bit_identical) {
                     continua::invalid_argument);
   BOOST_CHECK_THROW(bl::outer_loop(pb, x, state, opt, cg, {.inner_lr = -1}),
                     continua::invalid_argument);
+}
+
+// The caller's inner solve (here the exact w*(x), as a factorisation would give): the driver takes
+// the same path as inner descent run to 1e-12 (x within 1e-9 after 40 steps), reports 0 inner
+// steps, and a solve that returns NaN is a numerical_error leaving x and the state as they were.
+BOOST_AUTO_TEST_CASE(caller_inner_solve) {
+  const auto r = bilevel_test::make_ridge(5, 0.5, 2, true, 63);
+  const bilevel_test::ridge_problem<vec> pb(r, [](const auto& h) { return h; });
+  const bl::conjugate_gradient cg({.rtol = 1e-12});
+  const auto exact = [&](const vec& x, vec& w) {
+    const auto ws = r.inner_solution(std::vector<ld>(x.begin(), x.end()));
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = double(ws[i]);
+    return std::size_t{0};
+  };
+  vec xa(r.d, 0.0), xb(r.d, 0.0);
+  o::optimizer oa(o::sgd({.lr = 0.2}), xa), ob(o::sgd({.lr = 0.2}), xb);
+  auto sa = bl::make_outer_loop_state(vec(r.d, 0.0)), sb = sa;
+  std::size_t inner_total = 0;
+  bl::outer_loop(pb, xa, sa, oa, cg, exact, 40,
+                 [&](const bl::outer_step_report& rep) { inner_total += rep.inner_steps; });
+  bl::outer_loop(
+      pb, xb, sb, ob, cg,
+      {.outer_steps = 40, .inner_steps = 2000, .inner_lr = 0.1, .inner_tolerance = 1e-12});
+  BOOST_TEST(inner_total == 0u);
+  BOOST_TEST(sa.step == 40u);
+  double diff = 0;
+  for (std::size_t i = 0; i < r.d; ++i) diff = std::max(diff, std::abs(xa[i] - xb[i]));
+  BOOST_TEST_MESSAGE("exact inner solve vs descent to 1e-12: max |dx| " << diff);
+  BOOST_TEST(diff <= 1e-9);
+  const vec x_before = xa, y_before = sa.y;
+  const auto broken = [](const vec&, vec& w) {
+    w[0] = std::nan("");
+    return std::size_t{1};
+  };
+  BOOST_CHECK_THROW(bl::outer_loop(pb, xa, sa, oa, cg, broken, 3), continua::numerical_error);
+  BOOST_TEST(xa == x_before);
+  BOOST_TEST(sa.y == y_before);
+  BOOST_TEST(sa.step == 40u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

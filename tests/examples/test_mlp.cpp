@@ -1,6 +1,7 @@
 // The examples' MLP (examples/common/mlp.hpp): forward against a naive loop, backward of softmax
-// cross-entropy and of the squared output norm (MAS) against central finite differences in double
-// precision, the float model against the double one, closed forms at zero weights, bad input.
+// cross-entropy, of squared error and of the squared output norm (MAS) against central finite
+// differences in double precision, the float model against the double one, closed forms at zero
+// weights, bad input.
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
@@ -148,6 +149,30 @@ BOOST_AUTO_TEST_CASE(output_norm_gradient_matches_finite_differences) {
   BOOST_TEST(check_finite_differences(
                  m.params(), grads, [&] { return naive_sq_output_norm(m, x, batch); }, 1e-7) ==
              hid * in + hid + cls * hid + cls);
+}
+
+// The squared-error head (diffusion example): the loss against a naive mean over rows and
+// outputs, and its gradient against central differences (same error budget as above).
+BOOST_AUTO_TEST_CASE(squared_error_gradient_matches_finite_differences) {
+  basic_mlp<double> m(in, hid, cls, 13);
+  for (auto& b : std::get<1>(m.params())) b = 0.05;
+  const auto x = random_inputs<double>(batch * in, 4);
+  const auto y = random_inputs<double>(batch * cls, 5);
+  const continua::matrix_view<const double> xv(x.data(), batch, in), yv(y.data(), batch, cls);
+  typename basic_mlp<double>::cache c;
+  auto grads = m.zeros_like();
+  const double loss = m.squared_error_and_gradient(xv, yv, grads, c);
+  double naive = 0;
+  for (std::size_t i = 0; i < batch * cls; ++i)
+    naive += (c.logits[i] - y[i]) * (c.logits[i] - y[i]);
+  BOOST_TEST(loss == naive / double(batch * cls), boost::test_tools::tolerance(1e-14));
+  auto scratch = m.zeros_like();
+  const std::size_t checked = check_finite_differences(
+      m.params(), grads, [&] { return m.squared_error_and_gradient(xv, yv, scratch, c); }, 1e-7);
+  BOOST_TEST(checked == hid * in + hid + cls * hid + cls);
+  // targets of the wrong shape are refused
+  const continua::matrix_view<const double> bad(y.data(), batch, cls - 1);
+  BOOST_CHECK_THROW(m.squared_error_and_gradient(xv, bad, scratch, c), continua::invalid_argument);
 }
 
 // The float model used by the examples computes the same gradients as the double one up to float

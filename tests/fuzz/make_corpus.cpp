@@ -15,9 +15,11 @@
 
 #include "continua/io/idx.hpp"
 #include "subjects_analytic.hpp"
+#include "subjects_bilevel.hpp"
 #include "subjects_optim.hpp"
 #include "subjects_regularize.hpp"
 #include "subjects_replay.hpp"
+#include "subjects_sample.hpp"
 
 namespace fs = std::filesystem;
 namespace io = continua::io;
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
   loader_seeds("fuzz_load_analytic", [](auto&& f) { continua_fuzz::visit_analytic(f); });
   loader_seeds("fuzz_load_regularize", [](auto&& f) { continua_fuzz::visit_regularize(f); });
   loader_seeds("fuzz_load_replay", [](auto&& f) { continua_fuzz::visit_replay(f); });
+  loader_seeds("fuzz_load_sample", [](auto&& f) { continua_fuzz::visit_sample(f); });
+  loader_seeds("fuzz_load_bilevel", [](auto&& f) { continua_fuzz::visit_bilevel(f); });
 
   idx_seeds<std::uint8_t>("u8-2x3", {2, 3}, {0, 1, 2, 253, 254, 255});
   idx_seeds<std::int8_t>("i8-4", {4}, {-128, -1, 0, 127});

@@ -656,6 +656,16 @@ BOOST_AUTO_TEST_CASE(time_shift_on_the_device_equals_the_host) {
   sampler.sample(per_sample_gaussian_device{&sched, 0.5, 0.5, dim}, dx, ds, batch, key, &dch);
   BOOST_TEST(ch == dch, boost::test_tools::per_element());
   BOOST_TEST(std::vector<float>(dx.begin(), dx.end()) == x, boost::test_tools::per_element());
+  // TS-DPM-Solver++
+  const d::time_shift_dpm_solver dpm(sched, d::make_dpm_solver_timesteps(1000, 30),
+                                     {.window = 30, .cutoff = 100});
+  continua::fill_normal(x, {.seed = 43});
+  thrust::device_vector<float> dy(x.begin(), x.end()), dp(x.size());
+  std::vector<float> hp(x.size());
+  dpm.sample(host_model, x, scratch, hp, batch, &ch);
+  dpm.sample(per_sample_gaussian_device{&sched, 0.5, 0.5, dim}, dy, ds, dp, batch, &dch);
+  BOOST_TEST(ch == dch, boost::test_tools::per_element());
+  BOOST_TEST(std::vector<float>(dy.begin(), dy.end()) == x, boost::test_tools::per_element());
 }
 #endif
 
@@ -743,6 +753,90 @@ BOOST_AUTO_TEST_CASE(time_shift_past_the_cutoff_is_plain_ddim_bit_for_bit) {
   BOOST_CHECK_THROW(shifted.sample(per_sample_gaussian{&sched, 1.0, 0.5, 1}, one, s3, 3),
                     continua::invalid_argument);  // dim 1: no variance
   BOOST_CHECK_THROW(d::time_shift_ddim(sched, ts, {.eta = 2.0}), continua::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(time_shift_dpm_solver_past_the_cutoff_is_dpm_solver_bit_for_bit) {
+  const d::noise_schedule sched;
+  for (const auto pred : {d::prediction_type::epsilon, d::prediction_type::v_prediction}) {
+    const auto ts = d::make_dpm_solver_timesteps(1000, 20);
+    const d::time_shift_dpm_solver shifted(sched, ts,
+                                           {.window = 10, .cutoff = 1000, .prediction = pred});
+    const d::dpm_solver plain(sched, ts, {.prediction = pred});
+    std::vector<double> x(3 * 8), y, scratch(x.size()), p1(x.size()), p2(x.size());
+    continua::fill_normal(x, {.seed = 4});
+    y = x;
+    std::vector<std::int64_t> chosen;
+    shifted.sample(per_sample_gaussian{&sched, 1.0, 0.5, 8}, x, scratch, p1, 3, &chosen);
+    plain.sample(gaussian_model{&sched, 1.0, 0.5}, y, scratch, p2, 3);
+    BOOST_TEST(x == y, boost::test_tools::per_element());
+    for (std::size_t i = 0; i < ts.size(); ++i)
+      for (std::size_t b = 0; b < 3; ++b) BOOST_TEST(chosen[i * 3 + b] == ts[i]);
+    // unshifted coefficients are dpm_solver's
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      const auto c = shifted.coefficients(i, ts[i], i > 0 ? ts[i - 1] : ts[i]);
+      const auto& r = plain.coefficients(i);
+      BOOST_TEST(c[0] == r.fx);
+      BOOST_TEST(c[1] == r.fm);
+      BOOST_TEST(c[2] == r.a);
+      BOOST_TEST(c[3] == r.b);
+      BOOST_TEST(c[4] == r.c);
+    }
+  }
+  std::vector<double> one(3), s3(3), p3(3);
+  const d::time_shift_dpm_solver shifted(sched, d::make_dpm_solver_timesteps(1000, 5));
+  BOOST_CHECK_THROW(shifted.sample(per_sample_gaussian{&sched, 1.0, 0.5, 1}, one, s3, p3, 3),
+                    continua::invalid_argument);  // dim 1: no variance
+  std::vector<double> p4(4);
+  BOOST_CHECK_THROW(shifted.sample(per_sample_gaussian{&sched, 1.0, 0.5, 1}, one, s3, p4, 1),
+                    continua::size_mismatch);
+}
+
+BOOST_AUTO_TEST_CASE(time_shift_dpm_solver_with_exact_epsilon_shifts_only_within_variance_noise) {
+  // As for TS-DDIM: data at 0, so with the exact epsilon x0 = 0 and each step rescales x by
+  // sigma_{i+1} / sigma(s_b); a sample's variance is (1 - abar) times that of its x_T up to noise
+  // of relative size sqrt(2 / (dim - 1)). Every shift must be explained by that noise (5 sigma).
+  const d::noise_schedule sched;
+  const std::size_t batch = 4, dim = 4096;
+  const d::time_shift_dpm_solver sampler(sched, d::make_dpm_solver_timesteps(1000, 25),
+                                         {.window = 40, .cutoff = 200});
+  std::vector<double> x(batch * dim), scratch(x.size()), prev(x.size());
+  continua::fill_normal(x, {.seed = 31});
+  std::vector<std::int64_t> chosen;
+  sampler.sample(per_sample_gaussian{&sched, 0.0, 0.0, dim}, x, scratch, prev, batch, &chosen);
+  const double tol = 5 * std::sqrt(2.0 / double(dim - 1));
+  int shifted = 0;
+  for (std::size_t i = 0; i < sampler.steps(); ++i)
+    for (std::size_t b = 0; b < batch; ++b) {
+      const std::int64_t t = sampler.timesteps()[i], sb = chosen[i * batch + b];
+      if (sb == t) continue;
+      ++shifted;
+      const double want = 1 - sched.alpha_bar(t), got = 1 - sched.alpha_bar(sb);
+      BOOST_TEST_CONTEXT("step " << i << " sample " << b << " t " << t << " -> " << sb) {
+        BOOST_TEST(std::fabs(got - want) <= tol * want);
+        BOOST_TEST(t > 200);
+      }
+    }
+  BOOST_TEST_MESSAGE("TS-DPM-Solver++ with the exact epsilon: " << shifted << " of "
+                                                                << sampler.steps() * batch
+                                                                << " (step, sample) pairs shifted");
+  double worst = 0;
+  for (double v : x) worst = std::max(worst, std::fabs(v));
+  BOOST_TEST(worst <= 1e-12);  // x_N = x0 = 0 up to rounding
+  // A window wider than the step spacing: consecutive shifted levels can coincide, and that step
+  // stays first order instead of dividing by r = 0.
+  const d::time_shift_dpm_solver wide(sched, d::make_dpm_solver_timesteps(1000, 100),
+                                      {.window = 40, .cutoff = 0});
+  continua::fill_normal(x, {.seed = 32});
+  wide.sample(per_sample_gaussian{&sched, 0.0, 0.0, dim}, x, scratch, prev, batch, &chosen);
+  int repeats = 0;
+  for (std::size_t i = 1; i < wide.steps(); ++i)
+    for (std::size_t b = 0; b < batch; ++b)
+      repeats += chosen[i * batch + b] == chosen[(i - 1) * batch + b];
+  BOOST_TEST_MESSAGE("window 40 at spacing 10: " << repeats << " repeated levels");
+  BOOST_TEST(repeats > 0);
+  worst = 0;
+  for (double v : x) worst = std::max(worst, std::fabs(v));
+  BOOST_TEST(worst <= 1e-12);
 }
 
 // ---------------------------------------------------------------- BDIA

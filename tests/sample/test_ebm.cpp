@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -601,6 +602,31 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, T, real_types)
   forged.draw(ba);
   ba[1] = std::numeric_limits<T>::infinity();
   BOOST_CHECK_THROW(forged.write_back(ba), continua::non_finite_error);
+  // A round counter no run reaches (at its maximum: the next draw would wrap to round 0 and
+  // replay its draws; or past the stream's end) is refused (found by fuzz_load_sample's review).
+  const auto with_rounds = [&](std::uint64_t rounds) {
+    continua::io::checkpoint_writer w(ebm::persistent_chains<T>::checkpoint_kind,
+                                      ebm::persistent_chains<T>::checkpoint_schema);
+    w.add_scalar<std::uint64_t>("capacity", o.capacity);
+    w.add_scalar<std::uint64_t>("dim", o.dim);
+    const std::vector<T> chains = a.chains().to_host();
+    w.add("chains", std::span<const T>(chains), {o.capacity, o.dim});
+    w.add_scalar<std::uint64_t>("rounds", rounds);
+    return w.bytes();
+  };
+  ebm::persistent_chains<T> d(o);
+  continua::io::load_bytes(with_rounds(a.rounds()), d);  // the forger's image is right
+  BOOST_TEST(d.chains().to_host() == a.chains().to_host());
+  const auto d_kept = continua::io::save_bytes(d);
+  for (const std::uint64_t rounds : {std::numeric_limits<std::uint64_t>::max(),
+                                     std::numeric_limits<std::uint64_t>::max() / 1000})
+    BOOST_CHECK_THROW(continua::io::load_bytes(with_rounds(rounds), d), continua::io_error);
+  BOOST_TEST(continua::io::save_bytes(d) == d_kept);
+  // A draw pending before a load belongs to the old store: the load drops it.
+  d.draw(ba);
+  continua::io::load_bytes(image, d);
+  BOOST_TEST(d.pending().empty());
+  BOOST_CHECK_THROW(d.write_back(ba), continua::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(bad_options_and_calls_are_refused_with_the_buffer_untouched) {

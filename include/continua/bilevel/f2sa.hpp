@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -83,18 +84,21 @@ struct f2sa_state {
     detail::describe_set(v, "y", y);
     detail::describe_set(v, "z", z);
   }
-  // A loaded state must have lambda > 0, finite sequences and y, z of one structure.
+  // A loaded state must have lambda > 0, finite sequences, y, z of one structure, and a step
+  // count a run can reach (at its maximum the next step would wrap it to 0 and restart the
+  // decaying rates).
   void validate_state() const {
     constexpr std::string_view c = "continua::bilevel::f2sa_state";
     require(std::isfinite(lambda) && lambda > 0, c, "lambda must be finite and > 0");
+    require(k < std::numeric_limits<std::uint64_t>::max(), c, "the step count is at its maximum");
     require_same_structure(c, "y", y, "z", z);
     require(all_finite(y) && all_finite(z), c, "the sequences hold NaN/Inf");
   }
 };
 
 // Defaults as in benchmark_bilevel's F2SA solver (step_size 0.01, outer_ratio 1, lmbda0 1,
-// delta_lmbda 0.1, n_inner_steps 10, decay exponents 5/7, 4/7, 4/7, 1/7); the decay form
-// lr_k = lr / (k + 1)^p is ours.
+// delta_lmbda 0.1, n_inner_steps 10, decay exponents 5/7, 4/7, 4/7, 1/7), with their schedule
+// lr_k = lr / (k + 1)^p, k = outer steps taken (tests/bilevel/test_f2sa.cpp pins it).
 struct f2sa_options {
   double lr_inner = 0.01;  // y: step on f + lambda g
   double lr_star = 0.01;   // z: step on g

@@ -1,14 +1,16 @@
-// An outer-loop driver for bilevel problems: warm-started inner gradient descent, the implicit
-// hypergradient and a step of any outer optimiser, with progress reports and a checkpointable
+// An outer-loop driver for bilevel problems: an inner solve (warm-started gradient descent, or the
+// caller's own), the implicit hypergradient and a step of any outer optimiser, with progress reports and a checkpointable
 // state. Approximate implicit differentiation as in Pedregosa, ICML 2016 (HOAG), Alg. 1.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "continua/bilevel/implicit.hpp"
 #include "continua/bilevel/problem.hpp"
@@ -54,9 +56,12 @@ struct outer_loop_state {
     detail::describe_set(v, "y", y);
     detail::describe_set(v, "adjoint", adjoint);
   }
-  // A loaded state must hold finite y and adjoint of one structure.
+  // A loaded state must hold finite y and adjoint of one structure, and a step count a run can
+  // reach (at its maximum the next step would wrap it to 0).
   void validate_state() const {
     constexpr std::string_view c = "continua::bilevel::outer_loop_state";
+    require(step < std::numeric_limits<std::uint64_t>::max(), c,
+            "the step count is at its maximum");
     require_same_structure(c, "y", y, "adjoint", adjoint);
     require(all_finite(y) && all_finite(adjoint), c, "y or the adjoint holds NaN/Inf");
   }
@@ -77,41 +82,35 @@ struct no_progress {
   void operator()(const outer_step_report&) const {}
 };
 
-// Runs opt.outer_steps outer steps: inner gradient descent on y from the state's y (warm start)
-// until |grad_y g| <= inner_tolerance or inner_steps, the implicit hypergradient with `solver`
-// (adjoint warm-started from the state), then outer.step(x, grad) (any optimiser with that member,
-// such as continua::optim::optimizer; grad may be overwritten by it). progress(report) is called
-// after every step. Returns the last report. A NaN/Inf inner iterate is a numerical_error; the
-// steps already taken stay taken (the state and x hold the last completed step).
-template <class Pb, class X, class Y, class Outer, class Solver, class Progress = no_progress>
-outer_step_report outer_loop(const Pb& pb, X& x, outer_loop_state<Y>& state, Outer& outer,
-                             const Solver& solver, const outer_loop_options& opt,
-                             Progress&& progress = {}) {
+// Runs `outer_steps` outer steps with the caller's inner solve: inner(x, y) brings y (warm
+// started from the state's y) to y*(x) by any means (an exact solve, a factorisation, another
+// optimiser) and returns the inner steps it took (reported; 0 for a direct solve). Then the
+// implicit hypergradient with `solver` (adjoint warm-started from the state) and
+// outer.step(x, grad) (any optimiser with that member, such as continua::optim::optimizer; grad
+// may be overwritten by it). progress(report) is called after every step. Returns the last
+// report. A NaN/Inf inner solution is a numerical_error; the steps already taken stay taken (the
+// state and x hold the last completed step).
+template <class Pb, class X, class Y, class Outer, class Solver, class InnerSolve,
+          class Progress = no_progress>
+requires std::is_invocable_r_v<std::size_t, const InnerSolve&, const X&, Y&> outer_step_report
+outer_loop(const Pb& pb, X& x, outer_loop_state<Y>& state, Outer& outer, const Solver& solver,
+           const InnerSolve& inner, std::size_t outer_steps, Progress&& progress = {}) {
   constexpr std::string_view c = "continua::bilevel::outer_loop";
   outer_step_report report;
   if constexpr (detail::check_bilevel_problem<Pb, X, Y>()) {
-    require_option(opt.inner_steps > 0, c, "inner_steps", opt.inner_steps, "must be > 0");
-    require_option(std::isfinite(opt.inner_lr) && opt.inner_lr > 0, c, "inner_lr", opt.inner_lr,
-                   "must be finite and > 0");
-    require_option(std::isfinite(opt.inner_tolerance) && opt.inner_tolerance >= 0, c,
-                   "inner_tolerance", opt.inner_tolerance, "must be finite and >= 0");
     require_finite(c, "x", x);
     require_same_structure(c, "y (state)", state.y, "adjoint (state)", state.adjoint);
-    Y y(state.y), g(state.y), adjoint(state.adjoint);
+    Y y(state.y), adjoint(state.adjoint);
     X grad(x);
-    for (std::size_t s = 0; s < opt.outer_steps; ++s) {
+    for (std::size_t s = 0; s < outer_steps; ++s) {
       detail::set_copy(state.y, y);
       detail::set_copy(state.adjoint, adjoint);
       report = {};
-      for (; report.inner_steps < opt.inner_steps; ++report.inner_steps) {
-        pb.inner_grad(x, y, g);
-        if (!(detail::set_norm(g) > opt.inner_tolerance)) break;
-        detail::set_axpby(-opt.inner_lr, g, 1.0, y);
-      }
+      report.inner_steps = inner(static_cast<const X&>(x), y);
       if (!all_finite(y))
-        throw numerical_error(std::string(c) +
-                              ": the inner descent produced NaN/Inf (inner_lr too large?); the "
-                              "state and x hold the last completed step");
+        throw numerical_error(std::string(c) + ": the inner solve of outer step " +
+                              std::to_string(state.step + 1) +
+                              " produced NaN/Inf; the state and x hold the last completed step");
       const hypergradient_result h =
           implicit_hypergradient(pb, x, y, grad, solver, implicit_options{}, &adjoint);
       report.inner_gradient_norm = h.inner_gradient_norm;
@@ -125,6 +124,37 @@ outer_step_report outer_loop(const Pb& pb, X& x, outer_loop_state<Y>& state, Out
     }
   }
   return report;
+}
+
+// The same with inner gradient descent (opt.inner_lr) on y from the state's y (warm start) until
+// |grad_y g| <= inner_tolerance or inner_steps, for opt.outer_steps outer steps. A NaN/Inf inner
+// iterate is a numerical_error (inner_lr too large?).
+template <class Pb, class X, class Y, class Outer, class Solver, class Progress = no_progress>
+outer_step_report outer_loop(const Pb& pb, X& x, outer_loop_state<Y>& state, Outer& outer,
+                             const Solver& solver, const outer_loop_options& opt,
+                             Progress&& progress = {}) {
+  constexpr std::string_view c = "continua::bilevel::outer_loop";
+  if constexpr (!detail::check_bilevel_problem<Pb, X, Y>()) {
+    return {};
+  } else {
+    require_option(opt.inner_steps > 0, c, "inner_steps", opt.inner_steps, "must be > 0");
+    require_option(std::isfinite(opt.inner_lr) && opt.inner_lr > 0, c, "inner_lr", opt.inner_lr,
+                   "must be finite and > 0");
+    require_option(std::isfinite(opt.inner_tolerance) && opt.inner_tolerance >= 0, c,
+                   "inner_tolerance", opt.inner_tolerance, "must be finite and >= 0");
+    Y g(state.y);
+    const auto descent = [&](const X& xs, Y& y) {
+      std::size_t steps = 0;
+      for (; steps < opt.inner_steps; ++steps) {
+        pb.inner_grad(xs, y, g);
+        if (!(detail::set_norm(g) > opt.inner_tolerance)) break;
+        detail::set_axpby(-opt.inner_lr, g, 1.0, y);
+      }
+      return steps;
+    };
+    return outer_loop(pb, x, state, outer, solver, descent, opt.outer_steps,
+                      std::forward<Progress>(progress));
+  }
 }
 
 }  // namespace continua::bilevel

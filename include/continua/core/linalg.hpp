@@ -1,5 +1,6 @@
 // Dense linear algebra over matrix_view: gemm, syrk, Cholesky factor/solve, triangular solve, thin
-// SVD; Eigen on the host, cuBLAS/cuSOLVER on a CUDA device (level-3 BLAS and LAPACK semantics).
+// SVD; Eigen or the system BLAS/LAPACK (CONTINUA_WITH_BLAS) on the host, cuBLAS/cuSOLVER on a CUDA
+// device (level-3 BLAS and LAPACK semantics).
 #pragma once
 
 #include <cstddef>
@@ -29,6 +30,9 @@
 #if !CONTINUA_CUDA_COMPILER || CONTINUA_LINALG_HOST_UNDER_NVCC || !CONTINUA_DETAIL_LINALG_CUDA
 #define CONTINUA_DETAIL_LINALG_EIGEN 1
 #include "continua/core/linalg_host.hpp"
+#if CONTINUA_WITH_BLAS
+#include "continua/core/linalg_blas.hpp"
+#endif
 #else
 #define CONTINUA_DETAIL_LINALG_EIGEN 0
 #endif
@@ -60,6 +64,16 @@ class not_positive_definite : public numerical_error {
 
 namespace detail {
 
+// Host matrices (and device_space ones where device memory is host memory) go to the system
+// BLAS/LAPACK when CONTINUA_WITH_BLAS=1, else to Eigen.
+#if CONTINUA_DETAIL_LINALG_EIGEN
+#if CONTINUA_WITH_BLAS
+using host_backend = blas_backend;
+#else
+using host_backend = eigen_backend;
+#endif
+#endif
+
 template <class Space>
 struct backend_for {
   static_assert(always_false<Space>,
@@ -70,7 +84,7 @@ struct backend_for {
 #if CONTINUA_DETAIL_LINALG_EIGEN
 template <>
 struct backend_for<host_space> {
-  using type = eigen_backend;
+  using type = host_backend;
 };
 #endif
 template <>
@@ -78,7 +92,7 @@ struct backend_for<device_space> {
 #if CONTINUA_DETAIL_LINALG_CUDA
   using type = cuda_backend;
 #else
-  using type = eigen_backend;
+  using type = host_backend;
 #endif
 };
 template <class Space>

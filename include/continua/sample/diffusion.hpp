@@ -11,3 +11,4 @@
 #include "continua/sample/diffusion/sampler_base.hpp"
 #include "continua/sample/diffusion/schedule.hpp"
 #include "continua/sample/diffusion/time_shift.hpp"
+#include "continua/sample/diffusion/time_shift_dpm_solver.hpp"

@@ -9,6 +9,9 @@
 #include <Eigen/Core>
 #include <continua/adapters/eigen.hpp>
 #endif
+#if CONTINUA_WITH_EIGEN && CONTINUA_WITH_BLAS
+#include <continua/core/linalg.hpp>
+#endif
 #if CONTINUA_WITH_XTENSOR
 #include <continua/adapters/xtensor.hpp>
 #include <xtensor/xtensor.hpp>
@@ -76,6 +79,19 @@ int main() {
               nd * (nd + 1) * (2 * nd + 1) / 6 + m_sq);
 #else
   std::printf("Eigen part of the package is off: Eigen checks not compiled\n");
+#endif
+
+#if CONTINUA_WITH_EIGEN && CONTINUA_WITH_BLAS
+  // Links only when the package's config carries BLAS/LAPACK: the facade calls dgemm_/dpotrf_.
+  std::vector<double> a{4, 2, 2, 3}, c(4);  // symmetric, row-major
+  continua::linalg::gemm(continua::matrix_view<const double>(a.data(), 2, 2),
+                         continua::matrix_view<const double>(a.data(), 2, 2),
+                         continua::matrix_view<double>(c.data(), 2, 2));
+  check_equal("BLAS gemm: (A A)(0, 0) = 20", c[0], 20.0);
+  continua::linalg::cholesky_factor(continua::matrix_view<double>(a.data(), 2, 2));
+  check_equal("LAPACK potrf: L(0, 0) = 2", a[0], 2.0);
+#else
+  std::printf("BLAS backend of the package is off: BLAS checks not compiled\n");
 #endif
 
 #if CONTINUA_WITH_XTENSOR

@@ -76,6 +76,28 @@ struct per_row_step {
     x[i] = k[0] * x[i] + k[1] * m[i] + k[2] * z;
   }
 };
+// The time-shift rule of both samplers: at planned step i (timestep t), the s in
+// [t - window/2, t + window/2] (clipped to [0, T)) minimising (var - (1 - abar_s))^2, ties to the
+// smaller s; t itself at the first step or when t <= cutoff.
+inline std::int64_t shifted_timestep(const std::vector<double>& alphas_cumprod, std::size_t window,
+                                     std::int64_t cutoff, std::size_t i, std::int64_t t,
+                                     double var) {
+  if (i == 0 || t <= cutoff) return t;
+  const auto half = static_cast<std::int64_t>(window / 2);
+  const std::int64_t lo = t - half < 0 ? 0 : t - half;
+  const std::int64_t last = static_cast<std::int64_t>(alphas_cumprod.size()) - 1;
+  const std::int64_t hi = t + half > last ? last : t + half;
+  std::int64_t best = t;
+  double best_d = -1;
+  for (std::int64_t s = lo; s <= hi; ++s) {
+    const double d = var - (1 - alphas_cumprod[static_cast<std::size_t>(s)]);
+    if (best_d < 0 || d * d < best_d) {
+      best_d = d * d;
+      best = s;
+    }
+  }
+  return best;
+}
 }  // namespace detail
 
 // TS-DDIM. At step i the planned timestep is t_i. From the second step on, while t_i > cutoff,
@@ -111,22 +133,8 @@ class time_shift_ddim {
   // The shifted timestep for a sample of variance `var` at planned step i (t_i itself when no
   // shift applies: the first step, or t_i <= cutoff).
   std::int64_t shifted_timestep(std::size_t i, double var) const {
-    const std::int64_t t = plan_.timesteps.at(i);
-    if (i == 0 || t <= options_.cutoff) return t;
-    const auto half = static_cast<std::int64_t>(options_.window / 2);
-    const std::int64_t lo = t - half < 0 ? 0 : t - half;
-    const std::int64_t last = static_cast<std::int64_t>(alphas_cumprod_.size()) - 1;
-    const std::int64_t hi = t + half > last ? last : t + half;
-    std::int64_t best = t;
-    double best_d = -1;
-    for (std::int64_t s = lo; s <= hi; ++s) {
-      const double d = var - (1 - alphas_cumprod_[static_cast<std::size_t>(s)]);
-      if (best_d < 0 || d * d < best_d) {
-        best_d = d * d;
-        best = s;
-      }
-    }
-    return best;
+    return detail::shifted_timestep(alphas_cumprod_, options_.window, options_.cutoff, i,
+                                    plan_.timesteps.at(i), var);
   }
 
   // Samples: x (batch x dim, dim >= 2, x_T on entry) becomes the sample; model(x, t, scratch)

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 #include <unordered_set>
@@ -176,12 +177,24 @@ class persistent_chains {
     v.expect("dim", std::uint64_t{opt_.dim});
     v.field("chains", chains_, {std::uint64_t{opt_.capacity}, std::uint64_t{opt_.dim}});
     v.field("rounds", rounds_);
+    // A draw pending before the load belongs to the old store: drop it (and its restarts).
+    if constexpr (V::loading) {
+      pending_host_.clear();
+      pending_index_ = buffer<std::uint64_t, Space>();
+      last_restarts_ = 0;
+    }
   }
 
-  // A loaded store must hold finite chains.
+  // A loaded store must hold finite chains, and a round counter whose next round has its block
+  // of the stream (the counter a run can reach; past it the next draw would throw, or the
+  // counter wrap to 0 and replay round 0's draws).
   void validate_state() const {
-    require(!find_non_finite(span<const T, Space>(chains_.data(), chains_.size())),
-            "continua::sample::ebm::persistent_chains::load", "chains hold NaN or Inf");
+    constexpr std::string_view c = "continua::sample::ebm::persistent_chains::load";
+    require(!find_non_finite(span<const T, Space>(chains_.data(), chains_.size())), c,
+            "chains hold NaN or Inf");
+    require(rounds_ < std::numeric_limits<std::uint64_t>::max(), c,
+            "the round counter is at its maximum");
+    round_noise(rounds_ + 1);  // throws invalid_argument when the stream is used up
   }
 
  private:

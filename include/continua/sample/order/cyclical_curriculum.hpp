@@ -180,7 +180,12 @@ class cyclical_curriculum {
     v.field("step", step_);
     v.field("difficulty", difficulty_);
     v.field("sampler", sampler_);
-    if constexpr (V::loading) rank_items();
+    // Ranked only when every score is finite: a NaN breaks the sort's strict weak order, and
+    // validate_state refuses such a file anyway.
+    if constexpr (V::loading)
+      if (std::all_of(difficulty_.begin(), difficulty_.end(),
+                      [](double d) { return std::isfinite(d); }))
+        rank_items();
   }
   void validate_state() const {
     constexpr std::string_view c = "continua::sample::cyclical_curriculum::load";
