@@ -121,8 +121,9 @@ void cholesky_solve(benchmark::State& state) {
   set_flops(state, double(d) * d * d / 3.0 + 2.0 * double(d) * d * k);
 }
 
-// The kernels continua keeps for itself against Eigen's GEMM, interleaved in every iteration
-// so load from other processes hits all three alike (each timed on its own):
+// The kernels continua keeps for itself (the Eigen backend: build with CONTINUA_WITH_BLAS off,
+// otherwise syrk and Cholesky are the BLAS library's) against Eigen's GEMM, interleaved in every
+// iteration so load from other processes hits all three alike (each timed on its own):
 //   gemm   Eigen's own product XᵀX in full (d x d x rows, 2 rows d² flops, Eigen's threads)
 //   syrk   continua::linalg::syrk of the same XᵀX (rows d² flops: one triangle)
 //   chol   continua::linalg::cholesky_factor of XᵀX + I (d³ / 3 flops; independent of rows)
