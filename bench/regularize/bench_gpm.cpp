@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../common/peak.hpp"
 #include "continua/regularize/gradient_projection.hpp"
 
 namespace {
@@ -111,5 +112,8 @@ void layer_sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(eigen_gemm_peak)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(continua_gpm_project)->Apply(layer_sizes);
 BENCHMARK(eigen_expression_project)->Apply(layer_sizes);
+// The machine's ceiling: the FMA register loop on 1 and 2 threads (bench/common/peak.hpp).
+CONTINUA_BENCH_FMA_PEAK();
+// The optimised-BLAS GEMM reference (the CONTINUA_WITH_BLAS backend) registers here.
 
 BENCHMARK_MAIN();

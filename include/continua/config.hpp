@@ -18,6 +18,23 @@
 #define CONTINUA_OMP_MIN_SIZE 32768
 #endif
 
+// CONTINUA_OMP_MIN_GEMM_FLOPS, CONTINUA_OMP_MIN_SYRK_FLOPS, CONTINUA_OMP_MIN_CHOLESKY_ORDER: the
+// host linear algebra (core/linalg.hpp without a BLAS) shares a product among OpenMP threads
+// from 2 m n k flops (GEMM) or n^2 k (SYRK) up, and a Cholesky factor from this order up; below,
+// it runs on the calling thread, and Eigen's own product threads are never used (they busy-wait,
+// docs/performance.md "Results: shared CPU"). Every kernel also uses at most as many threads as
+// the calling thread's CPU affinity mask holds. Defaults: 2^22 flops (about 60 us of one core),
+// 2^21, and order 512 (two blocks of 256).
+#ifndef CONTINUA_OMP_MIN_GEMM_FLOPS
+#define CONTINUA_OMP_MIN_GEMM_FLOPS 4194304.0
+#endif
+#ifndef CONTINUA_OMP_MIN_SYRK_FLOPS
+#define CONTINUA_OMP_MIN_SYRK_FLOPS 2097152.0
+#endif
+#ifndef CONTINUA_OMP_MIN_CHOLESKY_ORDER
+#define CONTINUA_OMP_MIN_CHOLESKY_ORDER 512
+#endif
+
 // CONTINUA_LINALG_EXTERN (0/1): compile the Eigen host backend of core/linalg (GEMM, SYRK,
 // Cholesky, triangular solves, SVD for float and double; most of the compile time of a unit that
 // uses the analytic learners) once per program instead of in every translation unit that uses

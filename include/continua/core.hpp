@@ -12,4 +12,5 @@
 #include "continua/core/reduce.hpp"
 #include "continua/core/span.hpp"
 #include "continua/core/tensor.hpp"
+#include "continua/core/threads.hpp"
 #include "continua/core/vector_ops.hpp"

@@ -14,8 +14,17 @@
 #include <string>
 #include <vector>
 
+#if CONTINUA_WITH_OPENMP
+#include <omp.h>
+#endif
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 #include "../common/linalg_reference.hpp"
 #include "continua/core/linalg.hpp"
+#include "continua/core/threads.hpp"
 
 #if CONTINUA_TEST_THRUST
 #include <thrust/device_vector.h>
@@ -502,6 +511,56 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(svd_of_random_matrices, C, configs) {
       BOOST_CHECK_LE(frobenius(res), p * frobenius(a));
       for (std::size_t i = 1; i < k; ++i) BOOST_CHECK_GE(s[i - 1], s[i]);
     }
+}
+
+// detail::host_threads: one thread below the work threshold and inside a parallel region, never
+// more than the CPUs in the calling thread's affinity mask (a thread pinned to one CPU gets one);
+// the guard that keeps Eigen's own product threads idle restores the caller's thread count.
+BOOST_AUTO_TEST_CASE(host_threads_follow_threshold_and_affinity) {
+  namespace cd = continua::detail;
+  BOOST_CHECK_EQUAL(cd::host_threads(10.0, 100.0), 1);
+#if CONTINUA_WITH_OPENMP
+  BOOST_CHECK_EQUAL(cd::host_threads(1e9, 100.0),
+                    std::max(1, std::min(omp_get_max_threads(), omp_get_num_procs())));
+  int inside = 0, team = 0;
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    {
+      inside = cd::host_threads(1e9, 100.0);
+      team = omp_get_num_threads();
+    }
+  }
+  BOOST_CHECK(team == 1 || inside == 1);
+#if defined(__linux__)
+  cpu_set_t mask, one;
+  BOOST_REQUIRE(pthread_getaffinity_np(pthread_self(), sizeof(mask), &mask) == 0);
+  CPU_ZERO(&one);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &mask)) {
+      CPU_SET(cpu, &one);
+      break;
+    }
+  BOOST_REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0);
+  const int pinned = cd::host_threads(1e9, 100.0);
+  BOOST_REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof(mask), &mask) == 0);
+  BOOST_CHECK_EQUAL(pinned, 1);
+#endif
+  const int before = omp_get_max_threads();
+  {
+    const cd::serial_eigen_scope serial;
+    BOOST_CHECK_EQUAL(omp_get_max_threads(), 1);
+  }
+  BOOST_CHECK_EQUAL(omp_get_max_threads(), before);
+  std::vector<double> a(300 * 300, 0.5), c(300 * 300);
+  continua::linalg::gemm(matrix_view<const double>(a.data(), 300, 300),
+                         matrix_view<const double>(a.data(), 300, 300),
+                         matrix_view<double>(c.data(), 300, 300));
+  BOOST_CHECK_EQUAL(c[12345], 75.0);
+  BOOST_CHECK_EQUAL(omp_get_max_threads(), before);
+#else
+  BOOST_CHECK_EQUAL(cd::host_threads(1e9, 100.0), 1);
+#endif
 }
 
 BOOST_AUTO_TEST_SUITE(errors)

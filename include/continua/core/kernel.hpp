@@ -9,6 +9,7 @@
 
 #include "continua/config.hpp"
 #include "continua/core/memory_space.hpp"
+#include "continua/core/threads.hpp"
 
 #if CONTINUA_WITH_OPENMP
 #include <omp.h>
@@ -68,7 +69,8 @@ template <class Space>
 struct kernel_backend;
 
 // Host loops: an OpenMP parallel loop from CONTINUA_OMP_MIN_SIZE elements up when built with
-// OpenMP and not already inside a parallel region; a plain loop otherwise.
+// OpenMP and not already inside a parallel region, on at most as many threads as the caller's
+// CPU affinity mask holds (detail::host_threads); a plain loop otherwise.
 template <>
 struct kernel_backend<host_space> {
   template <class F>
@@ -78,9 +80,10 @@ struct kernel_backend<host_space> {
     // shared reference, a float store to the data may alias a float member and every member is
     // reloaded per element (measured: RMSprop 3x, a clip+Adam chain 9x slower).
 #if CONTINUA_WITH_OPENMP
-    if (n >= CONTINUA_OMP_MIN_SIZE && !omp_in_parallel()) {
+    if (const int threads = detail::host_threads(double(n), double(CONTINUA_OMP_MIN_SIZE));
+        threads > 1) {
       const auto count = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
       {
         const F f = f_in;
 #pragma omp for simd schedule(static)
@@ -111,12 +114,12 @@ struct kernel_backend<host_space> {
   template <class T, class Map, class Reduce>
   static T transform_reduce(std::size_t n, T init, const Map& map, const Reduce& reduce) {
 #if CONTINUA_WITH_OPENMP
-    if (n >= CONTINUA_OMP_MIN_SIZE && !omp_in_parallel()) {
+    if (const int threads = detail::host_threads(double(n), double(CONTINUA_OMP_MIN_SIZE));
+        threads > 1) {
       // One partial per thread, combined in thread order: a fixed thread count gives a
       // reproducible result.
-      std::vector<T> parts(static_cast<std::size_t>(omp_get_max_threads()),
-                           Reduce::template identity<T>());
-#pragma omp parallel
+      std::vector<T> parts(static_cast<std::size_t>(threads), Reduce::template identity<T>());
+#pragma omp parallel num_threads(threads)
       {
         const std::size_t threads = static_cast<std::size_t>(omp_get_num_threads());
         const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());

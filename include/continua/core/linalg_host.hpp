@@ -47,7 +47,7 @@ struct eigen_backend {
   static void svd(std::size_t m, std::size_t n, const T* a, T* s, T* u, bool u_row_major, T* v,
                   bool v_row_major);
 
-  // Order from which syrk and Cholesky share blocks among OpenMP threads (twice this).
+  // Widest panel of the threaded syrk and block order of the threaded Cholesky.
   static constexpr std::size_t syrk_block = 256;
 };
 
@@ -70,12 +70,14 @@ struct eigen_backend {
 #pragma GCC diagnostic pop
 #endif
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include "continua/core/error.hpp"
+#include "continua/core/threads.hpp"
 
 #if CONTINUA_WITH_OPENMP
 #include <omp.h>
@@ -95,14 +97,13 @@ using const_map = Eigen::Map<const matrix<T>>;
 inline Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
 
 // Copies the strict lower triangle onto the upper one, tile by tile so both the strided reads and
-// the contiguous writes stay in cache; tiles are shared among threads for large n.
+// the contiguous writes stay in cache; tiles are shared among `threads` threads.
 template <class T>
-void mirror_lower(std::size_t n, T* c) {
+void mirror_lower(std::size_t n, T* c, [[maybe_unused]] int threads) {
   constexpr std::size_t tile = 64;
   const std::ptrdiff_t tiles = static_cast<std::ptrdiff_t>((n + tile - 1) / tile);
 #if CONTINUA_WITH_OPENMP
-#pragma omp parallel for schedule(dynamic, \
-                                  1) if (n >= 2 * eigen_backend::syrk_block && !omp_in_parallel())
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && tiles > 4)
 #endif
   for (std::ptrdiff_t tj = 0; tj < tiles; ++tj)
     for (std::ptrdiff_t ti = tj; ti < tiles; ++ti) {
@@ -112,77 +113,125 @@ void mirror_lower(std::size_t n, T* c) {
     }
 }
 
-// Pair number p of the lower block triangle, row by row: (0,0), (1,0), (1,1), (2,0), ...
-inline std::pair<std::size_t, std::size_t> lower_block_pair(std::size_t p) {
-  std::size_t bi = 0, first = 0;
-  while (first + bi + 1 <= p) first += ++bi;
-  return {bi, p - first};
+// C += alpha op(A) op(B) with a = op(A), b = op(B) as Eigen expressions. With several threads the
+// longer side of C is cut into one contiguous slab per thread (multiples of 16, so every slab
+// keeps whole register tiles), each an independent serial Eigen product: no synchronisation but
+// the region's closing barrier, at the price of each thread packing the whole shared operand
+// (k x slab of a k-deep product: a 1/slab share of its flops).
+template <class T, class A, class B>
+void gemm_slabs(map<T>& cm, const A& a, const B& b, T alpha, [[maybe_unused]] int threads) {
+#if CONTINUA_WITH_OPENMP
+  if (threads > 1) {
+    const bool by_columns = cm.cols() >= cm.rows();
+    const Eigen::Index extent = by_columns ? cm.cols() : cm.rows();
+#pragma omp parallel num_threads(threads)
+    {
+      const Eigen::Index t = omp_get_thread_num(), team = omp_get_num_threads();
+      const auto edge = [&](Eigen::Index i) {
+        return i == team ? extent : (extent * i / team) / 16 * 16;
+      };
+      const Eigen::Index lo = edge(t), len = edge(t + 1) - lo;
+      if (len > 0) {
+        if (by_columns)
+          cm.middleCols(lo, len).noalias() += alpha * a * b.middleCols(lo, len);
+        else
+          cm.middleRows(lo, len).noalias() += alpha * a.middleRows(lo, len) * b;
+      }
+    }
+    return;
+  }
+#endif
+  cm.noalias() += alpha * a * b;
 }
 
 #if CONTINUA_WITH_OPENMP
+// Lower triangle of C += alpha L Lᵀ, where L (n x k) is A, or Aᵀ when trans, by column panels of
+// width w shared among threads: panel j is its w x w diagonal block (Eigen's triangular rank
+// update, no wasted flops) and the (n - j - w) x w rectangle below it, one GEMM as deep as A.
+// Panels go out widest-first (dynamic schedule) so the narrow ones at the end fill the gaps.
+// Panels of 256 make each GEMM large enough to run at Eigen's full rate; narrower ones when n
+// is small keep at least four per thread.
 template <class T>
-void syrk_blocked(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, map<T>& cm) {
-  constexpr std::size_t bs = eigen_backend::syrk_block;
-  const std::size_t blocks = (n + bs - 1) / bs;
-  const std::ptrdiff_t pairs = static_cast<std::ptrdiff_t>(blocks * (blocks + 1) / 2);
-  // Row i of A Aᵀ (or column i of AᵀA) is what block i needs: `panel(i)` selects it.
+void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, map<T>& cm,
+                 int threads) {
+  const std::size_t per_thread = n / (4 * static_cast<std::size_t>(threads)) / 16 * 16;
+  const std::size_t w = std::clamp<std::size_t>(per_thread, 32, eigen_backend::syrk_block);
+  const std::ptrdiff_t panels = static_cast<std::ptrdiff_t>((n + w - 1) / w);
   const const_map<T> am(a, idx(trans ? k : n), idx(trans ? n : k));
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::ptrdiff_t pair = 0; pair < pairs; ++pair) {
-    const auto [bi, bj] = lower_block_pair(static_cast<std::size_t>(pair));
-    const Eigen::Index i0 = idx(bi * bs), j0 = idx(bj * bs);
-    const Eigen::Index ni = idx(std::min(bs, n - bi * bs));
-    const Eigen::Index nj = idx(std::min(bs, n - bj * bs));
-    auto block = cm.block(i0, j0, ni, nj);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::ptrdiff_t p = 0; p < panels; ++p) {
+    const std::size_t j0 = std::size_t(p) * w, nj = std::min(w, n - j0), below = n - j0 - nj;
+    auto diag =
+        cm.block(idx(j0), idx(j0), idx(nj), idx(nj)).template selfadjointView<Eigen::Lower>();
+    auto rect = cm.block(idx(j0 + nj), idx(j0), idx(below), idx(nj));
     if (trans) {
-      if (bi == bj)
-        block.template selfadjointView<Eigen::Lower>().rankUpdate(am.middleCols(i0, ni).transpose(),
-                                                                  alpha);
-      else
-        block.noalias() += alpha * am.middleCols(i0, ni).transpose() * am.middleCols(j0, nj);
+      diag.rankUpdate(am.middleCols(idx(j0), idx(nj)).transpose(), alpha);
+      if (below != 0)
+        rect.noalias() += alpha * am.middleCols(idx(j0 + nj), idx(below)).transpose() *
+                          am.middleCols(idx(j0), idx(nj));
     } else {
-      if (bi == bj)
-        block.template selfadjointView<Eigen::Lower>().rankUpdate(am.middleRows(i0, ni), alpha);
-      else
-        block.noalias() += alpha * am.middleRows(i0, ni) * am.middleRows(j0, nj).transpose();
+      diag.rankUpdate(am.middleRows(idx(j0), idx(nj)), alpha);
+      if (below != 0)
+        rect.noalias() += alpha * am.middleRows(idx(j0 + nj), idx(below)) *
+                          am.middleRows(idx(j0), idx(nj)).transpose();
     }
   }
 }
 
-// Right-looking blocked A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2
-// by blocks): factor the diagonal block, solve the block row to its right, update the trailing
-// upper triangle. Eigen's LLT runs that update, nearly all the flops, on one thread; here the
-// block row and the trailing blocks are shared among threads. Returns the first failing column
-// or -1. Works on a map or on its transpose (the lower-triangle case).
+// Tiled A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2 by blocks; the
+// tile algorithm of Buttari et al., "A class of parallel tiled linear algebra algorithms for
+// multicore architectures", 2009): one OpenMP task per tile operation, factor of a diagonal tile,
+// triangular solve of a tile right of it, update of a trailing tile (GEMM, or the triangular rank
+// update on the diagonal), ordered only by the tiles they read and write. No barrier between
+// block steps: the next diagonal tile is factored as soon as its own updates are done, while
+// the rest of the trailing matrix is still being updated. Returns the first failing column or -1
+// (later tiles are skipped once a factor fails). Works on a map or on its transpose (the
+// lower-triangle case).
 template <class M>
-Eigen::Index cholesky_upper_parallel(M& am, std::size_t n) {
+Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads) {
   using T = typename M::Scalar;
   constexpr std::size_t bs = eigen_backend::syrk_block;
-  for (std::size_t k0 = 0; k0 < n; k0 += bs) {
-    const Eigen::Index k = idx(k0), kb = idx(std::min(bs, n - k0));
-    auto diag = am.block(k, k, kb, kb);
-    const Eigen::Index failed = Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(diag);
-    if (failed >= 0) return k + failed;
-    const std::size_t rest = k0 + bs;
-    if (rest >= n) break;
-    const std::size_t blocks = (n - rest + bs - 1) / bs;
-    const auto start = [&](std::size_t b) { return idx(rest + b * bs); };
-    const auto width = [&](std::size_t b) { return idx(std::min(bs, n - rest - b * bs)); };
-#pragma omp parallel for schedule(dynamic, 1)
-    for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
-      auto row = am.block(k, start(std::size_t(b)), kb, width(std::size_t(b)));
-      diag.template triangularView<Eigen::Upper>().transpose().solveInPlace(row);
+  const std::size_t tiles = (n + bs - 1) / bs;
+  const auto tile = [&](std::size_t i, std::size_t j) {
+    return am.block(idx(i * bs), idx(j * bs), idx(std::min(bs, n - i * bs)),
+                    idx(std::min(bs, n - j * bs)));
+  };
+  std::vector<char> order(tiles * tiles);  // dependence tokens, one per tile
+  char* dep = order.data();
+  // Written by factor tasks only, which the dependences order among themselves; read by all.
+  std::atomic<Eigen::Index> failed{-1};
+#pragma omp parallel num_threads(threads)
+#pragma omp single
+  for (std::size_t k = 0; k < tiles; ++k) {
+#pragma omp task depend(inout : dep[k * tiles + k]) shared(failed)
+    if (failed < 0) {
+      auto d = tile(k, k);
+      const Eigen::Index f = Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(d);
+      if (f >= 0) failed.store(idx(k * bs) + f);
     }
-    const std::ptrdiff_t pairs = static_cast<std::ptrdiff_t>(blocks * (blocks + 1) / 2);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (std::ptrdiff_t p = 0; p < pairs; ++p) {
-      // (bj, bi) with bi >= bj addresses the upper block triangle.
-      const auto [bi, bj] = lower_block_pair(static_cast<std::size_t>(p));
-      am.block(start(bj), start(bi), width(bj), width(bi)).noalias() -=
-          am.block(k, start(bj), kb, width(bj)).transpose() * am.block(k, start(bi), kb, width(bi));
+    for (std::size_t j = k + 1; j < tiles; ++j) {
+#pragma omp task depend(in : dep[k * tiles + k]) depend(inout : dep[k * tiles + j]) shared(failed)
+      if (failed < 0) {
+        auto r = tile(k, j);
+        tile(k, k).template triangularView<Eigen::Upper>().transpose().solveInPlace(r);
+      }
     }
+    for (std::size_t j = k + 1; j < tiles; ++j)
+      for (std::size_t i = k + 1; i <= j; ++i) {
+#pragma omp task depend(in                                                                     \
+                        : dep[k * tiles + i], dep[k * tiles + j]) depend(inout                 \
+                                                                         : dep[i * tiles + j]) \
+    shared(failed)
+        if (failed < 0) {
+          if (i == j)
+            tile(j, j).template selfadjointView<Eigen::Upper>().rankUpdate(tile(k, j).transpose(),
+                                                                           T(-1));
+          else
+            tile(i, j).noalias() -= tile(k, i).transpose() * tile(k, j);
+        }
+      }
   }
-  return -1;
+  return failed.load();
 }
 #endif
 
@@ -207,16 +256,19 @@ void eigen_backend::gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t 
   else if (beta != T(1))
     cm *= beta;
   if (k == 0 || m == 0 || n == 0 || alpha == T(0)) return;
+  const int threads = continua::detail::host_threads(2.0 * double(m) * double(n) * double(k),
+                                                     double(CONTINUA_OMP_MIN_GEMM_FLOPS));
+  const continua::detail::serial_eigen_scope serial;
   const const_map<T> am(a, idx(trans_a ? k : m), idx(trans_a ? m : k));
   const const_map<T> bm(b, idx(trans_b ? n : k), idx(trans_b ? k : n));
   if (!trans_a && !trans_b)
-    cm.noalias() += alpha * am * bm;
+    gemm_slabs(cm, am, bm, alpha, threads);
   else if (trans_a && !trans_b)
-    cm.noalias() += alpha * am.transpose() * bm;
+    gemm_slabs(cm, am.transpose(), bm, alpha, threads);
   else if (!trans_a && trans_b)
-    cm.noalias() += alpha * am * bm.transpose();
+    gemm_slabs(cm, am, bm.transpose(), alpha, threads);
   else
-    cm.noalias() += alpha * am.transpose() * bm.transpose();
+    gemm_slabs(cm, am.transpose(), bm.transpose(), alpha, threads);
 }
 
 template <class T>
@@ -228,14 +280,18 @@ void eigen_backend::syrk(bool trans, std::size_t n, std::size_t k, T alpha, cons
     cm.template triangularView<Eigen::Lower>().setZero();
   else if (beta != T(1))
     cm.template triangularView<Eigen::Lower>() *= beta;
-  if (k != 0 && n != 0 && alpha != T(0)) {
+  const bool any = k != 0 && n != 0 && alpha != T(0);
+  [[maybe_unused]] const int threads =
+      any ? continua::detail::host_threads(double(n) * double(n) * double(k),
+                                           double(CONTINUA_OMP_MIN_SYRK_FLOPS))
+          : 1;
+  const continua::detail::serial_eigen_scope serial;
+  if (any) {
 #if CONTINUA_WITH_OPENMP
-    // Eigen's rankUpdate runs on one thread. Large updates go block by block over the lower
-    // triangle instead: GEMM off the diagonal, rankUpdate on it, blocks shared among threads
-    // (Eigen stays single-threaded inside a parallel region).
-    if (n >= 2 * syrk_block && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-      syrk_blocked(trans, n, k, alpha, a, cm);
-      mirror_lower(n, c);
+    // Eigen's rankUpdate runs on one thread; large updates go by panels shared among threads.
+    if (threads > 1) {
+      syrk_panels(trans, n, k, alpha, a, cm, threads);
+      mirror_lower(n, c, threads);
       return;
     }
 #endif
@@ -246,7 +302,7 @@ void eigen_backend::syrk(bool trans, std::size_t n, std::size_t k, T alpha, cons
       cm.template selfadjointView<Eigen::Lower>().rankUpdate(const_map<T>(a, idx(n), idx(k)),
                                                              alpha);
   }
-  mirror_lower(n, c);
+  mirror_lower(n, c, 1);
 }
 
 template <class T>
@@ -260,13 +316,16 @@ std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* works
   if (n != 0) std::memcpy(workspace, a, n * n * sizeof(T));
   map<T> am(a, idx(n), idx(n));
   Eigen::Index failed = -1;
+  [[maybe_unused]] const int threads =
+      continua::detail::host_threads(double(n), double(CONTINUA_OMP_MIN_CHOLESKY_ORDER));
+  const continua::detail::serial_eigen_scope serial;
 #if CONTINUA_WITH_OPENMP
-  if (n >= 2 * syrk_block && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+  if (threads > 1 && n > syrk_block) {
     if (upper) {
-      failed = cholesky_upper_parallel(am, n);
+      failed = cholesky_upper_parallel(am, n, threads);
     } else {
       Eigen::Transpose<map<T>> at(am);
-      failed = cholesky_upper_parallel(at, n);
+      failed = cholesky_upper_parallel(at, n, threads);
     }
   } else
 #endif
@@ -324,6 +383,7 @@ void eigen_backend::svd(std::size_t m, std::size_t n, const T* a, T* s, T* u, bo
   unsigned int options = 0;
   if (u != nullptr) options |= Eigen::ComputeThinU;
   if (v != nullptr) options |= Eigen::ComputeThinV;
+  const continua::detail::serial_eigen_scope serial;  // BDCSVD's products, see threads.hpp
   // BDCSVD switches to one-sided Jacobi below 16 columns; both return s in decreasing order.
   const Eigen::BDCSVD<matrix<T>> dec(const_map<T>(a, idx(m), idx(n)), options);
   if (dec.info() != Eigen::Success)
