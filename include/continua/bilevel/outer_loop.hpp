@@ -1,6 +1,7 @@
 // An outer-loop driver for bilevel problems: an inner solve (warm-started gradient descent, or the
-// caller's own), the implicit hypergradient and a step of any outer optimiser, with progress reports and a checkpointable
-// state. Approximate implicit differentiation as in Pedregosa, ICML 2016 (HOAG), Alg. 1.
+// caller's own), the implicit hypergradient and a step of any outer optimiser, with progress
+// reports and a checkpointable state. Approximate implicit differentiation as in Pedregosa, ICML
+// 2016 (HOAG), Alg. 1.
 #pragma once
 
 #include <cmath>
