@@ -373,7 +373,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(reproducibility)
 
 // The same key gives the same chains on every backend: the serial and OpenMP builds both hold
-// these hashes (recorded from the serial build), and the Thrust build checks its device path.
+// these hashes (recorded from the serial build, Eigen linalg backend), and the Thrust build checks
+// its device path against its host path.
 BOOST_AUTO_TEST_CASE(same_key_same_chains_on_every_backend) {
   targets::gaussian<float> tf({0.0, 3.0}, {1.0, 1.5, 1.5, 4.0});
   targets::gaussian<double> td({0.0, 3.0}, {1.0, 1.5, 1.5, 4.0});
@@ -384,9 +385,15 @@ BOOST_AUTO_TEST_CASE(same_key_same_chains_on_every_backend) {
   const auto uf =
       run_chains<s::ula, float>(s::ula({.step_size = 0.3}), tf, 4099, 2, 20, {42, 7}, 0.25f);
   BOOST_TEST_MESSAGE("hashes " << hash_of(mf) << " " << hash_of(md) << " " << hash_of(uf));
+#if !CONTINUA_WITH_BLAS
+  // The constants hold for the Eigen linalg backend (the target's products); a BLAS library
+  // rounds them by its own kernels (vendor, CPU), so with CONTINUA_WITH_BLAS the builds are
+  // compared through the device path below, and the sanitize configuration (BLAS off) checks
+  // the constants.
   BOOST_TEST(hash_of(mf) == 10888590738975274665ull);
   BOOST_TEST(hash_of(md) == 18411588738059129312ull);
   BOOST_TEST(hash_of(uf) == 6922620947078354020ull);
+#endif
 #if CONTINUA_TEST_THRUST
   using dspace = continua::device_space;
   targets::gaussian<float, dspace> dtf({0.0, 3.0}, {1.0, 1.5, 1.5, 4.0});
