@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "continua/core/linalg.hpp"
 #include "continua/core/random.hpp"
 #include "continua/io/fashion_mnist.hpp"
 #include "continua/optim.hpp"
@@ -33,11 +34,21 @@ struct softmax_regression {
   using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using const_rows = Eigen::Map<const row_matrix>;
 
+  static continua::matrix_view<const float> rows_view(const_rows x) {
+    return {x.data(), std::size_t(x.rows()), std::size_t(x.cols())};
+  }
+
   // Logits of a batch (rows x classes).
   row_matrix logits(const_rows x) const {
     Eigen::Map<const row_matrix> w(weights.data(), Eigen::Index(classes), Eigen::Index(features));
     Eigen::Map<const Eigen::RowVectorXf> b(biases.data(), Eigen::Index(classes));
-    row_matrix z = x * w.transpose();
+    row_matrix z(x.rows(), Eigen::Index(classes));
+    // Through continua's facade, not Eigen's operator*: Eigen would share this small product
+    // among spin-waiting OpenMP threads, which on a busy machine costs time slices per batch.
+    namespace la = continua::linalg;
+    la::gemm(la::op::none, la::op::transpose, 1.f, rows_view(x),
+             continua::matrix_view<const float>(w.data(), classes, features), 0.f,
+             continua::matrix_view<float>(z.data(), std::size_t(z.rows()), classes));
     z.rowwise() += b;
     return z;
   }
@@ -56,8 +67,10 @@ struct softmax_regression {
       p(r, labels[r]) -= 1.f;  // dL/dlogits = softmax - onehot
     }
     const float inv_n = 1.f / static_cast<float>(x.rows());
-    Eigen::Map<row_matrix> gw(grad_w.data(), Eigen::Index(classes), Eigen::Index(features));
-    gw.noalias() = inv_n * p.transpose() * x;
+    namespace la = continua::linalg;
+    la::gemm(la::op::transpose, la::op::none, inv_n,
+             continua::matrix_view<const float>(p.data(), std::size_t(p.rows()), classes),
+             rows_view(x), 0.f, continua::matrix_view<float>(grad_w.data(), classes, features));
     Eigen::Map<Eigen::RowVectorXf>(grad_b.data(), Eigen::Index(classes)) =
         inv_n * p.colwise().sum();
     return loss / static_cast<double>(x.rows());

@@ -59,6 +59,14 @@
 #define CONTINUA_WITH_BLAS 0
 #endif
 
+// CONTINUA_BLAS_MIN_FLOPS: with CONTINUA_WITH_BLAS, products (GEMM) below this many flops run on
+// the Eigen backend instead of the BLAS: a multithreaded BLAS (OpenBLAS with pthreads) shares
+// them among its own pool, whose spinning threads then starve the caller's OpenMP threads.
+// Default: 2^26 flops (a few milliseconds of one core), see docs/performance.md.
+#ifndef CONTINUA_BLAS_MIN_FLOPS
+#define CONTINUA_BLAS_MIN_FLOPS 67108864.0
+#endif
+
 // CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI,
 // CONTINUA_WITH_ZLIB (0/1): set by
 // the CMake target (options of the same names) so code can tell which optional parts were found.
