@@ -8,6 +8,7 @@ packages=(
   build-essential cmake make pkg-config
   libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
   libopenblas-dev  # BLAS/LAPACK backend of core/linalg (CONTINUA_WITH_BLAS, on when found)
+  libopenblas-openmp-dev  # its OpenMP build, which CMake prefers (shares libgomp's threads)
   libboost-test-dev libbenchmark-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist

@@ -59,12 +59,12 @@
 #define CONTINUA_WITH_BLAS 0
 #endif
 
-// CONTINUA_BLAS_MIN_FLOPS: with CONTINUA_WITH_BLAS, products (GEMM) below this many flops run on
-// the Eigen backend instead of the BLAS: a multithreaded BLAS (OpenBLAS with pthreads) shares
-// them among its own pool, whose spinning threads then starve the caller's OpenMP threads.
-// Default: 2^26 flops (a few milliseconds of one core), see docs/performance.md.
+// CONTINUA_BLAS_MIN_FLOPS: with CONTINUA_WITH_BLAS and OpenMP, BLAS calls below this many flops
+// run on one thread of a BLAS threaded through OpenMP (OpenBLAS's OpenMP build, MKL): the team
+// costs more than it saves there (core/linalg_blas.hpp). Default: 2^22 flops, as
+// CONTINUA_OMP_MIN_GEMM_FLOPS.
 #ifndef CONTINUA_BLAS_MIN_FLOPS
-#define CONTINUA_BLAS_MIN_FLOPS 67108864.0
+#define CONTINUA_BLAS_MIN_FLOPS 4194304.0
 #endif
 
 // CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI,

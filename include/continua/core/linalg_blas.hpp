@@ -16,7 +16,6 @@
 
 #include "continua/config.hpp"
 #include "continua/core/error.hpp"
-#include "continua/core/linalg_host.hpp"
 
 #if CONTINUA_WITH_OPENMP
 #include <omp.h>
@@ -100,6 +99,33 @@ inline constexpr bool is_float = std::is_same_v<T, float>;
 
 }  // namespace blas_impl
 
+// A BLAS threaded through OpenMP (OpenBLAS's OpenMP build, MKL) takes omp_get_max_threads()
+// threads for every call from outside a parallel region, even for a product of a few hundred
+// microseconds; below CONTINUA_BLAS_MIN_FLOPS the call sees 1 instead (this thread's
+// nthreads-var, restored after). A pthread-threaded OpenBLAS ignores this and keeps its own pool:
+// docs/linalg.md, "Threads".
+class small_call_scope {
+ public:
+  explicit small_call_scope([[maybe_unused]] double flops) {
+#if CONTINUA_WITH_OPENMP
+    if (flops < double(CONTINUA_BLAS_MIN_FLOPS)) {
+      saved_ = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+#endif
+  }
+  ~small_call_scope() {
+#if CONTINUA_WITH_OPENMP
+    if (saved_ > 0) omp_set_num_threads(saved_);
+#endif
+  }
+  small_call_scope(const small_call_scope&) = delete;
+  small_call_scope& operator=(const small_call_scope&) = delete;
+
+ private:
+  [[maybe_unused]] int saved_ = 0;
+};
+
 // Same contract as eigen_backend (linalg_host.hpp): column-major operands with ld = rows, shapes
 // already checked by the facade. Each call runs the library's routine for the whole operation;
 // the library decides its own threading (see docs/linalg.md on OpenBLAS and OpenMP).
@@ -111,18 +137,11 @@ struct blas_backend {
     using namespace blas_impl;
     constexpr std::string_view call = "continua::linalg::blas_backend::gemm";
     if (m == 0 || n == 0) return;
-    // A multithreaded BLAS shares even small products among its own thread pool, whose threads
-    // spin after the call and then take the cores from the caller's OpenMP team (measured: a
-    // softmax-regression training loop ran 50x slower in CPU time). Small products run in
-    // Eigen on the calling thread instead, where they take about as long.
-    if (2.0 * double(m) * double(n) * double(k) < double(CONTINUA_BLAS_MIN_FLOPS)) {
-      eigen_backend::gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-      return;
-    }
     const int im = blas_int(m, call), in = blas_int(n, call), ik = blas_int(k, call);
     const int lda = blas_ld(trans_a ? k : m, call), ldb = blas_ld(trans_b ? n : k, call);
     const int ldc = blas_ld(m, call);
     const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
+    const small_call_scope scope(2.0 * double(m) * double(n) * double(k));
     if constexpr (is_float<T>)
       sgemm_(&ta, &tb, &im, &in, &ik, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
     else
@@ -163,6 +182,7 @@ struct blas_backend {
     std::memcpy(workspace, a, n * n * sizeof(T));
     const char uplo = upper ? 'U' : 'L';
     int info = 0;
+    const small_call_scope scope(double(n) * double(n) * double(n) / 3.0);
     if constexpr (is_float<T>)
       spotrf_(&uplo, &in, a, &in, &info, 1);
     else
@@ -204,6 +224,7 @@ struct blas_backend {
     const char side = right ? 'R' : 'L', uplo = upper ? 'U' : 'L', tr = trans ? 'T' : 'N';
     const char diag = 'N';
     const T one(1);
+    const small_call_scope scope(double(m) * double(n) * double(right ? n : m));
     if constexpr (is_float<T>)
       strsm_(&side, &uplo, &tr, &diag, &im, &in, &one, t, &ldt, b, &ldb, 1, 1, 1, 1);
     else
