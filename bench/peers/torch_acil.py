@@ -11,19 +11,27 @@ Three forms are timed per batch on d = 4096 features, k = 10 classes:
   cholesky      the best form we could write in torch: S = I + X R Xᵀ factored by
                 torch.linalg.cholesky, Q = S⁻¹ X R by cholesky_solve, and R_new Xᵀ = Qᵀ reused
                 for the weights (4nd² + 4n²d + n³/3 flops, the same algorithm as continua's
-                woodbury policy except that torch has no symmetric rank-n update). Before timing, both are checked against the
-closed-form ridge solution (XᵀX + γI)⁻¹ XᵀY on a small problem.
+                woodbury policy except that torch has no symmetric rank-n update).
+Before timing, each form is checked against the closed-form ridge solution (XᵀX + γI)⁻¹ XᵀY on a
+small problem.
 
-Run with Debian's python3-torch (1.13):
-    OMP_NUM_THREADS=2 /usr/bin/python3 bench/peers/torch_acil.py [--dtype float64|float32]
+Run with Debian's python3-torch (1.13.1), which calls the system libblas.so.3 / liblapack.so.3:
+    apt-get install -y python3-torch libopenblas0-pthread
+    update-alternatives --display libblas.so.3-x86_64-linux-gnu    # openblas-pthread/libblas.so.3
+    update-alternatives --display liblapack.so.3-x86_64-linux-gnu  # openblas-pthread/liblapack.so.3
+    OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
+        /usr/bin/python3 bench/peers/torch_acil.py --forms reassociated,cholesky [--dtype float32]
+The second line printed names the BLAS/LAPACK files this process mapped (from /proc/self/maps) and
+OpenBLAS's kernel set: with the alternatives above it is the same
+/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so that continua's benchmarks
+link (CONTINUA_WITH_BLAS). OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its
+SSE3 `Prescott` kernels, so set OPENBLAS_CORETYPE=SkylakeX where /proc/cpuinfo lists avx512f
+(Haswell where only avx2), for both sides. With the reference (netlib) BLAS selected instead, GEMM
+runs at 2-4 GFLOP/s. bench/peers/acil_side_by_side.sh runs this and bench_analytic interleaved.
 Prints milliseconds per batch (median over repeats, after one warm-up batch).
-
-Debian's torch calls the system libblas.so.3; with only the reference (netlib) BLAS installed its
-GEMM runs at 2-4 GFLOP/s. To time torch with an optimised BLAS without changing the system:
-    apt-get download libopenblas0-pthread && dpkg-deb -x libopenblas0-pthread_*.deb /tmp/ob
-    LD_LIBRARY_PATH=/tmp/ob/usr/lib/x86_64-linux-gnu/openblas-pthread OPENBLAS_NUM_THREADS=2 ...
 """
 import argparse
+import ctypes
 import statistics
 import time
 
@@ -97,6 +105,20 @@ def time_update(update, n, dtype, repeats):
     return statistics.median(times) * 1e3
 
 
+def blas_in_use():
+    """The BLAS/LAPACK files mapped into this process and OpenBLAS's kernel set, if OpenBLAS."""
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps
+                        if "/" in line and ("blas" in line or "lapack" in line)})
+    core = "n/a"
+    for path in paths:
+        if "openblas" in path.rsplit("/", 1)[-1]:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            core = lib.openblas_get_corename().decode()
+    return f"blas: {' '.join(paths) or 'none mapped'}; openblas core: {core}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -108,7 +130,9 @@ def main():
     dtype = getattr(torch, args.dtype)
     forms = {"literal": update_literal, "reassociated": update_reassociated,
              "cholesky": update_cholesky}
+    torch.ones(2, 2) @ torch.ones(2, 2)  # loads the BLAS before it is looked for
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {args.dtype}, d={D} k={K}")
+    print(blas_in_use())
     for name in args.forms.split(","):
         print(f"check {name}: relative error to joint ridge {check(forms[name]):.1e}")
     for name in args.forms.split(","):
