@@ -19,9 +19,10 @@
 #endif
 
 // CONTINUA_OMP_MIN_GEMM_FLOPS, CONTINUA_OMP_MIN_SYRK_FLOPS, CONTINUA_OMP_MIN_CHOLESKY_ORDER: the
-// host linear algebra (core/linalg.hpp without a BLAS) shares a product among OpenMP threads
-// from 2 m n k flops (GEMM) or n^2 k (SYRK) up, and a Cholesky factor from this order up; below,
-// it runs on the calling thread, and Eigen's own product threads are never used (they busy-wait,
+// host linear algebra (core/linalg.hpp, on Eigen or on a BLAS threaded through OpenMP) shares a
+// product among OpenMP threads from 2 m n k flops (GEMM) or n^2 k (SYRK) up, and a Cholesky
+// factor from this order up; below, it runs on the calling thread, and neither Eigen's own
+// product threads nor the BLAS's spinning ones are used (they busy-wait,
 // docs/performance.md "Results: shared CPU"). Every kernel also uses at most as many threads as
 // the calling thread's CPU affinity mask holds. Defaults: 2^22 flops (about 60 us of one core),
 // 2^21, and order 512 (two blocks of 256).
@@ -57,14 +58,6 @@
 // to rounding. Default: 0.
 #ifndef CONTINUA_WITH_BLAS
 #define CONTINUA_WITH_BLAS 0
-#endif
-
-// CONTINUA_BLAS_MIN_FLOPS: with CONTINUA_WITH_BLAS and OpenMP, BLAS calls below this many flops
-// run on one thread of a BLAS threaded through OpenMP (OpenBLAS's OpenMP build, MKL): the team
-// costs more than it saves there (core/linalg_blas.hpp). Default: 2^22 flops, as
-// CONTINUA_OMP_MIN_GEMM_FLOPS.
-#ifndef CONTINUA_BLAS_MIN_FLOPS
-#define CONTINUA_BLAS_MIN_FLOPS 4194304.0
 #endif
 
 // CONTINUA_WITH_EIGEN, CONTINUA_WITH_XTENSOR, CONTINUA_WITH_CUDA, CONTINUA_WITH_MPI,

@@ -16,6 +16,7 @@
 
 #include "continua/config.hpp"
 #include "continua/core/error.hpp"
+#include "continua/core/threads.hpp"
 
 #if CONTINUA_WITH_OPENMP
 #include <omp.h>
@@ -51,6 +52,10 @@ void sgesdd_(const char*, const int*, const int*, float*, const int*, float*, fl
              float*, const int*, float*, const int*, int*, int*, std::size_t);
 void dgesdd_(const char*, const int*, const int*, double*, const int*, double*, double*, const int*,
              double*, const int*, double*, const int*, int*, int*, std::size_t);
+// OpenBLAS only (null elsewhere): 0 sequential, 1 pthreads, 2 OpenMP.
+#if defined(__GNUC__)
+int openblas_get_parallel() __attribute__((weak));
+#endif
 // NOLINTEND(readability-identifier-naming)
 }
 
@@ -99,32 +104,44 @@ inline constexpr bool is_float = std::is_same_v<T, float>;
 
 }  // namespace blas_impl
 
-// A BLAS threaded through OpenMP (OpenBLAS's OpenMP build, MKL) takes omp_get_max_threads()
-// threads for every call from outside a parallel region, even for a product of a few hundred
-// microseconds; below CONTINUA_BLAS_MIN_FLOPS the call sees 1 instead (this thread's
-// nthreads-var, restored after). A pthread-threaded OpenBLAS ignores this and keeps its own pool:
-// docs/linalg.md, "Threads".
-class small_call_scope {
+// Keeps a BLAS threaded through OpenMP (OpenBLAS's OpenMP build, MKL) on the calling thread
+// while alive, when `serial`: such a BLAS takes omp_get_max_threads() threads for every call from
+// outside a parallel region, even for work too small to share (the thresholds of config.hpp). It
+// sets this thread's nthreads-var to 1 and restores it. A pthread OpenBLAS keeps its own pool and
+// ignores this: docs/linalg.md, "Threads".
+class serial_blas_scope {
  public:
-  explicit small_call_scope([[maybe_unused]] double flops) {
+  explicit serial_blas_scope([[maybe_unused]] bool serial) {
 #if CONTINUA_WITH_OPENMP
-    if (flops < double(CONTINUA_BLAS_MIN_FLOPS)) {
+    if (serial) {
       saved_ = omp_get_max_threads();
       omp_set_num_threads(1);
     }
 #endif
   }
-  ~small_call_scope() {
+  ~serial_blas_scope() {
 #if CONTINUA_WITH_OPENMP
     if (saved_ > 0) omp_set_num_threads(saved_);
 #endif
   }
-  small_call_scope(const small_call_scope&) = delete;
-  small_call_scope& operator=(const small_call_scope&) = delete;
+  serial_blas_scope(const serial_blas_scope&) = delete;
+  serial_blas_scope& operator=(const serial_blas_scope&) = delete;
 
  private:
   [[maybe_unused]] int saved_ = 0;
 };
+
+// Whether BLAS calls from the threads of an OpenMP team each run serially and independently, so
+// continua can share a product among its own threads: true for OpenBLAS's OpenMP build (it goes
+// serial inside a parallel region) and for other vendors' OpenMP builds; false for OpenBLAS's
+// pthread build (openblas_get_parallel() == 1), whose concurrent callers share one pool.
+inline bool blas_calls_split_over_openmp() {
+#if CONTINUA_WITH_OPENMP && defined(__GNUC__)
+  return openblas_get_parallel == nullptr || openblas_get_parallel() != 1;
+#else
+  return false;
+#endif
+}
 
 // Same contract as eigen_backend (linalg_host.hpp): column-major operands with ld = rows, shapes
 // already checked by the facade. Each call runs the library's routine for the whole operation;
@@ -141,11 +158,46 @@ struct blas_backend {
     const int lda = blas_ld(trans_a ? k : m, call), ldb = blas_ld(trans_b ? n : k, call);
     const int ldc = blas_ld(m, call);
     const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
-    const small_call_scope scope(2.0 * double(m) * double(n) * double(k));
-    if constexpr (is_float<T>)
-      sgemm_(&ta, &tb, &im, &in, &ik, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
-    else
-      dgemm_(&ta, &tb, &im, &in, &ik, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
+    const double flops = 2.0 * double(m) * double(n) * double(k);
+    const int threads =
+        blas_calls_split_over_openmp()
+            ? continua::detail::host_threads(flops, double(CONTINUA_OMP_MIN_GEMM_FLOPS))
+            : 1;
+    // One call per call site below, so the BLAS is entered the same way serially and in slabs.
+    const auto call_blas = [&](int rows, int cols, const T* a0, const T* b0, T* c0) {
+      if constexpr (is_float<T>)
+        sgemm_(&ta, &tb, &rows, &cols, &ik, &alpha, a0, &lda, b0, &ldb, &beta, c0, &ldc, 1, 1);
+      else
+        dgemm_(&ta, &tb, &rows, &cols, &ik, &alpha, a0, &lda, b0, &ldb, &beta, c0, &ldc, 1, 1);
+    };
+    if (threads <= 1) {
+      const serial_blas_scope serial(flops < double(CONTINUA_OMP_MIN_GEMM_FLOPS));
+      call_blas(im, in, a, b, c);
+      return;
+    }
+#if CONTINUA_WITH_OPENMP
+    // Continua shares the product itself: the longer side of C is cut into one slab per thread
+    // (multiples of 16, whole register tiles), each a serial BLAS call, so the threads meet only at
+    // the region's end. The BLAS's own threading synchronises inside the product by spinning,
+    // which collapses when the threads do not each hold a core (docs/performance.md).
+    const bool by_columns = n >= m;
+    const std::size_t extent = by_columns ? n : m;
+#pragma omp parallel num_threads(threads)
+    {
+      const auto edge = [&](std::size_t t) {
+        return std::min(extent, (extent * t / std::size_t(omp_get_num_threads()) + 15) / 16 * 16);
+      };
+      const std::size_t lo = edge(std::size_t(omp_get_thread_num()));
+      const std::size_t hi = edge(std::size_t(omp_get_thread_num()) + 1);
+      if (lo < hi) {
+        const int width = int(hi - lo);
+        if (by_columns)  // C(:, lo:hi) = op(A) op(B)(:, lo:hi)
+          call_blas(im, width, a, trans_b ? b + lo : b + lo * std::size_t(ldb), c + lo * m);
+        else  // C(lo:hi, :) = op(A)(lo:hi, :) op(B)
+          call_blas(width, in, trans_a ? a + lo * std::size_t(lda) : a + lo, b, c + lo);
+      }
+    }
+#endif
   }
 
   // C (n x n) = alpha AᵀA + beta C (trans, A is k x n) or alpha A Aᵀ + beta C (A is n x k); the
@@ -182,7 +234,7 @@ struct blas_backend {
     std::memcpy(workspace, a, n * n * sizeof(T));
     const char uplo = upper ? 'U' : 'L';
     int info = 0;
-    const small_call_scope scope(double(n) * double(n) * double(n) / 3.0);
+    const serial_blas_scope serial(n < std::size_t(CONTINUA_OMP_MIN_CHOLESKY_ORDER));
     if constexpr (is_float<T>)
       spotrf_(&uplo, &in, a, &in, &info, 1);
     else
@@ -224,7 +276,8 @@ struct blas_backend {
     const char side = right ? 'R' : 'L', uplo = upper ? 'U' : 'L', tr = trans ? 'T' : 'N';
     const char diag = 'N';
     const T one(1);
-    const small_call_scope scope(double(m) * double(n) * double(right ? n : m));
+    const serial_blas_scope serial(double(m) * double(n) * double(right ? n : m) <
+                                   double(CONTINUA_OMP_MIN_GEMM_FLOPS));
     if constexpr (is_float<T>)
       strsm_(&side, &uplo, &tr, &diag, &im, &in, &one, t, &ldt, b, &ldb, 1, 1, 1, 1);
     else
