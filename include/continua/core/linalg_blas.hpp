@@ -106,8 +106,9 @@ inline constexpr bool is_float = std::is_same_v<T, float>;
 
 // Keeps a BLAS threaded through OpenMP (OpenBLAS's OpenMP build, MKL) on the calling thread
 // while alive, when `serial`: such a BLAS takes omp_get_max_threads() threads for every call from
-// outside a parallel region, even for work too small to share (the thresholds of config.hpp). It
-// sets this thread's nthreads-var to 1 and restores it. A pthread OpenBLAS keeps its own pool and
+// outside a parallel region, even for work too small to share (the thresholds of config.hpp) or
+// with fewer CPUs in the affinity mask than threads (detail::host_threads decides). It sets this
+// thread's nthreads-var to 1 and restores it. A pthread OpenBLAS keeps its own pool and
 // ignores this: docs/linalg.md, "Threads".
 class serial_blas_scope {
  public:
@@ -171,7 +172,7 @@ struct blas_backend {
         dgemm_(&ta, &tb, &rows, &cols, &ik, &alpha, a0, &lda, b0, &ldb, &beta, c0, &ldc, 1, 1);
     };
     if (threads <= 1) {
-      const serial_blas_scope serial(flops < double(CONTINUA_OMP_MIN_GEMM_FLOPS));
+      const serial_blas_scope serial(true);
       call_blas(im, in, a, b, c);
       return;
     }
@@ -234,7 +235,8 @@ struct blas_backend {
     std::memcpy(workspace, a, n * n * sizeof(T));
     const char uplo = upper ? 'U' : 'L';
     int info = 0;
-    const serial_blas_scope serial(n < std::size_t(CONTINUA_OMP_MIN_CHOLESKY_ORDER));
+    const serial_blas_scope serial(
+        continua::detail::host_threads(double(n), double(CONTINUA_OMP_MIN_CHOLESKY_ORDER)) <= 1);
     if constexpr (is_float<T>)
       spotrf_(&uplo, &in, a, &in, &info, 1);
     else
@@ -276,8 +278,9 @@ struct blas_backend {
     const char side = right ? 'R' : 'L', uplo = upper ? 'U' : 'L', tr = trans ? 'T' : 'N';
     const char diag = 'N';
     const T one(1);
-    const serial_blas_scope serial(double(m) * double(n) * double(right ? n : m) <
-                                   double(CONTINUA_OMP_MIN_GEMM_FLOPS));
+    const serial_blas_scope serial(
+        continua::detail::host_threads(double(m) * double(n) * double(right ? n : m),
+                                       double(CONTINUA_OMP_MIN_GEMM_FLOPS)) <= 1);
     if constexpr (is_float<T>)
       strsm_(&side, &uplo, &tr, &diag, &im, &in, &one, t, &ldt, b, &ldb, 1, 1, 1, 1);
     else
