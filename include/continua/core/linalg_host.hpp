@@ -181,8 +181,9 @@ void gemm_slabs(map<T>& cm, const A& a, const B& b, T alpha, [[maybe_unused]] in
 // GEMM large enough to run at Eigen's full rate; narrower ones when n is small keep at least four
 // per thread.
 // The rectangle goes by chunks of `chunk_rows` rows, each scaled by beta, updated and mirrored
-// onto the upper triangle while it is still in cache: as separate passes over C, the scaling and
-// the mirror cost a third of a 256-deep float syrk at n = 4096 (memory-bound, 3 passes of n²/2).
+// onto the upper triangle while it is still in cache, all on the thread of its panel: as
+// separate passes over C (a serial setZero before, the mirror after) they took a third of the
+// CPU time of a 256-deep float syrk at n = 4096.
 template <class T>
 void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, map<T>& cm,
                  int threads, std::size_t widest = eigen_backend::syrk_block) {
@@ -231,14 +232,14 @@ void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, 
 // (later tiles are skipped once a factor fails). Works on a map or on its transpose (the
 // lower-triangle case).
 //
-// The solves right of a diagonal tile U multiply by U⁻ᵀ (a triangular product, Eigen's GEMM
-// kernel) instead of substituting: Eigen's in-place triangular solve runs at a fifth of its GEMM
-// rate on such tiles (its triangle is swept in slices a few columns wide, on the strided tile),
-// which made the solves, a tenth of the flops, a third of the time. U⁻¹ is formed once per
-// diagonal tile, right after its factor. Multiplying by the inverse of a diagonal block is the
-// block LU/Cholesky variant of Higham, "Accuracy and Stability of Numerical Algorithms", 2002,
-// §13.2; its error differs from substitution's at rounding level for a positive definite A
-// (κ(U_kk)² <= κ(A)).
+// The solves right of a diagonal tile U multiply by U⁻ᵀ (a triangular product on Eigen's GEMM
+// kernel, from a contiguous copy of the tile) instead of substituting in place: Eigen's
+// triangular solve ran at a fifth of its GEMM rate on these strided 256 x 256 tiles, so the
+// solves, a tenth of the flops, took a third of the factor's time. U⁻¹ is formed once per
+// diagonal tile, right after its factor. Multiplying by inverted diagonal blocks is the block
+// LU variant analysed by Demmel, Higham & Schreiber, "Stability of block LU factorization",
+// 1995: its error grows with κ(U_kk), and κ(U_kk)² <= κ(A) for a positive definite A (U_kk
+// factors a diagonal block of a Schur complement).
 template <class M>
 Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads, std::size_t bs) {
   using T = typename M::Scalar;
