@@ -47,7 +47,8 @@ struct eigen_backend {
   static void svd(std::size_t m, std::size_t n, const T* a, T* s, T* u, bool u_row_major, T* v,
                   bool v_row_major);
 
-  // Widest panel of the threaded syrk and block order of the threaded Cholesky.
+  // Widest panel of the threaded syrk and tile order of the threaded Cholesky. Wider (384, 512)
+  // measured no faster in float or double at n = 4096 (docs/performance.md, issue 14).
   static constexpr std::size_t syrk_block = 256;
 };
 
@@ -96,21 +97,48 @@ using const_map = Eigen::Map<const matrix<T>>;
 
 inline Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
 
-// Copies the strict lower triangle onto the upper one, tile by tile so both the strided reads and
-// the contiguous writes stay in cache; tiles are shared among `threads` threads.
+// dst = srcᵀ by 64 x 64 tiles, each copied into a contiguous buffer (reading its columns in
+// order) and written out transposed from there. A direct element-wise transpose reads or writes
+// across 64 columns, which for a power-of-two leading dimension (4096 floats: 16 KB apart) all
+// fall into the same few cache sets and miss on every access.
+template <class Src, class Dst>
+void copy_transposed(const Src& src, Dst&& dst) {
+  using T = typename Src::Scalar;
+  constexpr Eigen::Index tile = 64;
+  Eigen::Matrix<T, tile, tile> buffer;
+  for (Eigen::Index i = 0; i < src.rows(); i += tile)
+    for (Eigen::Index j = 0; j < src.cols(); j += tile) {
+      const Eigen::Index ni = std::min(tile, src.rows() - i), nj = std::min(tile, src.cols() - j);
+      auto part = buffer.topLeftCorner(ni, nj);
+      part = src.block(i, j, ni, nj);
+      dst.block(j, i, nj, ni) = part.transpose();
+    }
+}
+
+// Copies the strict lower triangle of the diagonal block at (j0, j0), order nj, onto its upper one.
+template <class T>
+void mirror_diagonal_block(map<T>& cm, std::size_t j0, std::size_t nj) {
+  for (std::size_t i = j0; i < j0 + nj; ++i)
+    for (std::size_t j = j0; j < i; ++j) cm(idx(j), idx(i)) = cm(idx(i), idx(j));
+}
+
+// Copies the strict lower triangle onto the upper one, by column tiles shared among `threads`
+// threads.
 template <class T>
 void mirror_lower(std::size_t n, T* c, [[maybe_unused]] int threads) {
   constexpr std::size_t tile = 64;
   const std::ptrdiff_t tiles = static_cast<std::ptrdiff_t>((n + tile - 1) / tile);
+  map<T> cm(c, idx(n), idx(n));
 #if CONTINUA_WITH_OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && tiles > 4)
 #endif
-  for (std::ptrdiff_t tj = 0; tj < tiles; ++tj)
-    for (std::ptrdiff_t ti = tj; ti < tiles; ++ti) {
-      const std::size_t j0 = std::size_t(tj) * tile, i0 = std::size_t(ti) * tile;
-      for (std::size_t i = i0; i < std::min(n, i0 + tile); ++i)
-        for (std::size_t j = j0; j < std::min({n, j0 + tile, i}); ++j) c[i * n + j] = c[j * n + i];
-    }
+  for (std::ptrdiff_t tj = 0; tj < tiles; ++tj) {
+    const std::size_t j0 = std::size_t(tj) * tile, nj = std::min(tile, n - j0);
+    const std::size_t below = n - j0 - nj;
+    mirror_diagonal_block(cm, j0, nj);
+    copy_transposed(cm.block(idx(j0 + nj), idx(j0), idx(below), idx(nj)),
+                    cm.block(idx(j0), idx(j0 + nj), idx(nj), idx(below)));
+  }
 }
 
 // C += alpha op(A) op(B) with a = op(A), b = op(B) as Eigen expressions. With several threads the
@@ -145,37 +173,53 @@ void gemm_slabs(map<T>& cm, const A& a, const B& b, T alpha, [[maybe_unused]] in
 }
 
 #if CONTINUA_WITH_OPENMP
-// Lower triangle of C += alpha L Lᵀ, where L (n x k) is A, or Aᵀ when trans, by column panels of
-// width w shared among threads: panel j is its w x w diagonal block (Eigen's triangular rank
-// update, no wasted flops) and the (n - j - w) x w rectangle below it, one GEMM as deep as A.
-// Panels go out widest-first (dynamic schedule) so the narrow ones at the end fill the gaps.
-// Panels of 256 make each GEMM large enough to run at Eigen's full rate; narrower ones when n
-// is small keep at least four per thread.
+// C = alpha L Lᵀ + beta C (C symmetric, beta applied to its lower triangle), where L (n x k) is
+// A, or Aᵀ when trans, by column panels of width w shared among threads: panel j is its w x w
+// diagonal block (Eigen's triangular rank update, no wasted flops) and the (n - j - w) x w
+// rectangle below it, GEMMs as deep as A. Panels go out widest-first (dynamic schedule) so the
+// narrow ones at the end fill the gaps. Panels of `widest` (eigen_backend::syrk_block) make each
+// GEMM large enough to run at Eigen's full rate; narrower ones when n is small keep at least four
+// per thread.
+// The rectangle goes by chunks of `chunk_rows` rows, each scaled by beta, updated and mirrored
+// onto the upper triangle while it is still in cache, all on the thread of its panel: as
+// separate passes over C (a serial setZero before, the mirror after) they took a third of the
+// CPU time of a 256-deep float syrk at n = 4096.
 template <class T>
-void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, map<T>& cm,
-                 int threads) {
+void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, map<T>& cm,
+                 int threads, std::size_t widest = eigen_backend::syrk_block) {
+  constexpr std::size_t chunk_rows = 512;  // a 512 x 256 chunk: 0.5 MB (float), 1 MB (double)
   const std::size_t per_thread = n / (4 * static_cast<std::size_t>(threads)) / 16 * 16;
-  const std::size_t w = std::clamp<std::size_t>(per_thread, 32, eigen_backend::syrk_block);
+  const std::size_t w = std::clamp<std::size_t>(per_thread, 32, widest);
   const std::ptrdiff_t panels = static_cast<std::ptrdiff_t>((n + w - 1) / w);
-  const const_map<T> am(a, idx(trans ? k : n), idx(trans ? n : k));
+  const auto scale = [&](auto&& block) {
+    if (beta == T(0))
+      block.setZero();
+    else if (beta != T(1))
+      block *= beta;
+  };
+  // l: L as an Eigen expression (A or Aᵀ).
+  const auto by_panels = [&](const auto& l) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (std::ptrdiff_t p = 0; p < panels; ++p) {
-    const std::size_t j0 = std::size_t(p) * w, nj = std::min(w, n - j0), below = n - j0 - nj;
-    auto diag =
-        cm.block(idx(j0), idx(j0), idx(nj), idx(nj)).template selfadjointView<Eigen::Lower>();
-    auto rect = cm.block(idx(j0 + nj), idx(j0), idx(below), idx(nj));
-    if (trans) {
-      diag.rankUpdate(am.middleCols(idx(j0), idx(nj)).transpose(), alpha);
-      if (below != 0)
-        rect.noalias() += alpha * am.middleCols(idx(j0 + nj), idx(below)).transpose() *
-                          am.middleCols(idx(j0), idx(nj));
-    } else {
-      diag.rankUpdate(am.middleRows(idx(j0), idx(nj)), alpha);
-      if (below != 0)
-        rect.noalias() += alpha * am.middleRows(idx(j0 + nj), idx(below)) *
-                          am.middleRows(idx(j0), idx(nj)).transpose();
+    for (std::ptrdiff_t p = 0; p < panels; ++p) {
+      const std::size_t j0 = std::size_t(p) * w, nj = std::min(w, n - j0);
+      const auto lj = l.middleRows(idx(j0), idx(nj));
+      auto diag = cm.block(idx(j0), idx(j0), idx(nj), idx(nj));
+      scale(diag.template triangularView<Eigen::Lower>());
+      diag.template selfadjointView<Eigen::Lower>().rankUpdate(lj, alpha);
+      mirror_diagonal_block(cm, j0, nj);
+      for (std::size_t r0 = j0 + nj; r0 < n; r0 += chunk_rows) {
+        const std::size_t rows = std::min(chunk_rows, n - r0);
+        auto rect = cm.block(idx(r0), idx(j0), idx(rows), idx(nj));
+        scale(rect);
+        rect.noalias() += alpha * l.middleRows(idx(r0), idx(rows)) * lj.transpose();
+        copy_transposed(rect, cm.block(idx(j0), idx(r0), idx(nj), idx(rows)));
+      }
     }
-  }
+  };
+  if (trans)
+    by_panels(const_map<T>(a, idx(k), idx(n)).transpose());
+  else
+    by_panels(const_map<T>(a, idx(n), idx(k)));
 }
 
 // Tiled A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2 by blocks; the
@@ -187,10 +231,18 @@ void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, 
 // the rest of the trailing matrix is still being updated. Returns the first failing column or -1
 // (later tiles are skipped once a factor fails). Works on a map or on its transpose (the
 // lower-triangle case).
+//
+// The solves right of a diagonal tile U multiply by U⁻ᵀ (a triangular product on Eigen's GEMM
+// kernel, from a contiguous copy of the tile) instead of substituting in place: Eigen's
+// triangular solve ran at a fifth of its GEMM rate on these strided 256 x 256 tiles, so the
+// solves, a tenth of the flops, took a third of the factor's time. U⁻¹ is formed once per
+// diagonal tile, right after its factor. Multiplying by inverted diagonal blocks is the block
+// LU variant analysed by Demmel, Higham & Schreiber, "Stability of block LU factorization",
+// 1995: its error grows with κ(U_kk), and κ(U_kk)² <= κ(A) for a positive definite A (U_kk
+// factors a diagonal block of a Schur complement).
 template <class M>
-Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads) {
+Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads, std::size_t bs) {
   using T = typename M::Scalar;
-  constexpr std::size_t bs = eigen_backend::syrk_block;
   const std::size_t tiles = (n + bs - 1) / bs;
   const auto tile = [&](std::size_t i, std::size_t j) {
     return am.block(idx(i * bs), idx(j * bs), idx(std::min(bs, n - i * bs)),
@@ -198,6 +250,11 @@ Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads) {
   };
   std::vector<char> order(tiles * tiles);  // dependence tokens, one per tile
   char* dep = order.data();
+  // U⁻¹ of every diagonal tile but the last, and one copy buffer per thread for the solves.
+  std::vector<T> inverses((tiles - 1) * bs * bs), copies(std::size_t(threads) * bs * bs);
+  const auto inverse = [&](std::size_t k) {
+    return map<T>(inverses.data() + k * bs * bs, idx(bs), idx(bs));
+  };
   // Written by factor tasks only, which the dependences order among themselves; read by all.
   std::atomic<Eigen::Index> failed{-1};
 #pragma omp parallel num_threads(threads)
@@ -207,13 +264,22 @@ Eigen::Index cholesky_upper_parallel(M& am, std::size_t n, int threads) {
     if (failed < 0) {
       auto d = tile(k, k);
       const Eigen::Index f = Eigen::internal::llt_inplace<T, Eigen::Upper>::blocked(d);
-      if (f >= 0) failed.store(idx(k * bs) + f);
+      if (f >= 0)
+        failed.store(idx(k * bs) + f);
+      else if (k + 1 < tiles) {
+        auto u_inv = inverse(k);
+        u_inv.setIdentity();
+        d.template triangularView<Eigen::Upper>().solveInPlace(u_inv);
+      }
     }
     for (std::size_t j = k + 1; j < tiles; ++j) {
 #pragma omp task depend(in : dep[k * tiles + k]) depend(inout : dep[k * tiles + j]) shared(failed)
       if (failed < 0) {
         auto r = tile(k, j);
-        tile(k, k).template triangularView<Eigen::Upper>().transpose().solveInPlace(r);
+        map<T> copy(copies.data() + std::size_t(omp_get_thread_num()) * bs * bs, r.rows(),
+                    r.cols());
+        copy = r;
+        r.noalias() = inverse(k).transpose().template triangularView<Eigen::Lower>() * copy;
       }
     }
     for (std::size_t j = k + 1; j < tiles; ++j)
@@ -276,25 +342,24 @@ void eigen_backend::syrk(bool trans, std::size_t n, std::size_t k, T alpha, cons
                          T* c) {
   using namespace eigen_impl;
   map<T> cm(c, idx(n), idx(n));
-  if (beta == T(0))
-    cm.template triangularView<Eigen::Lower>().setZero();
-  else if (beta != T(1))
-    cm.template triangularView<Eigen::Lower>() *= beta;
   const bool any = k != 0 && n != 0 && alpha != T(0);
   [[maybe_unused]] const int threads =
       any ? continua::detail::host_threads(double(n) * double(n) * double(k),
                                            double(CONTINUA_OMP_MIN_SYRK_FLOPS))
           : 1;
   const continua::detail::serial_eigen_scope serial;
-  if (any) {
 #if CONTINUA_WITH_OPENMP
-    // Eigen's rankUpdate runs on one thread; large updates go by panels shared among threads.
-    if (threads > 1) {
-      syrk_panels(trans, n, k, alpha, a, cm, threads);
-      mirror_lower(n, c, threads);
-      return;
-    }
+  // Eigen's rankUpdate runs on one thread; large updates go by panels shared among threads.
+  if (threads > 1) {
+    syrk_panels(trans, n, k, alpha, a, beta, cm, threads);
+    return;
+  }
 #endif
+  if (beta == T(0))
+    cm.template triangularView<Eigen::Lower>().setZero();
+  else if (beta != T(1))
+    cm.template triangularView<Eigen::Lower>() *= beta;
+  if (any) {
     if (trans)
       cm.template selfadjointView<Eigen::Lower>().rankUpdate(
           const_map<T>(a, idx(k), idx(n)).transpose(), alpha);
@@ -322,10 +387,10 @@ std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* works
 #if CONTINUA_WITH_OPENMP
   if (threads > 1 && n > syrk_block) {
     if (upper) {
-      failed = cholesky_upper_parallel(am, n, threads);
+      failed = cholesky_upper_parallel(am, n, threads, syrk_block);
     } else {
       Eigen::Transpose<map<T>> at(am);
-      failed = cholesky_upper_parallel(at, n, threads);
+      failed = cholesky_upper_parallel(at, n, threads, syrk_block);
     }
   } else
 #endif
