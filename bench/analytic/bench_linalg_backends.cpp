@@ -1,9 +1,12 @@
 // The analytic learners' two kernels on each host backend of core/linalg, beside the BLAS/LAPACK
 // routines themselves, in one binary (run with --benchmark_enable_random_interleaving=true and
 // repetitions so a shared machine's load falls on every contender alike):
-//   accumulate/<backend>  C += XᵀX for a batch X of n rows and d features (the Cholesky policy's
-//                         accumulation), flops n d² (one triangle), by eigen_backend::syrk,
-//                         blas_backend::syrk (which also mirrors the triangle) and raw ?syrk_;
+//   accumulate/<backend>  C += XᵀX for a batch X of n rows and d features, flops n d² (one
+//                         triangle): policy = analytic::cholesky's state update (one triangle
+//                         through the linalg facade, here on the BLAS backend: the Cholesky
+//                         policy's accumulation), eigen = eigen_backend::syrk of one triangle,
+//                         blas = blas_backend::syrk + mirror (the full linalg::syrk, which the
+//                         policy ran per batch before issue 14) and raw ?syrk_;
 //   solve/<backend>       factor C + γI = L Lᵀ and solve for k = 10 right-hand sides, flops
 //                         d³ / 3 + 2 d² k, by eigen_backend/blas_backend cholesky + two trsm and
 //                         raw ?potrf_ + ?potrs_;
@@ -19,6 +22,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "continua/analytic/rls.hpp"
 #include "continua/core/linalg.hpp"
 
 extern "C" {
@@ -34,7 +38,7 @@ namespace {
 
 using continua::linalg::detail::blas_backend;
 using continua::linalg::detail::eigen_backend;
-enum class backend { eigen, blas, raw };
+enum class backend { eigen, blas, raw, policy };
 constexpr std::size_t k = 10;
 
 template <class T>
@@ -60,18 +64,25 @@ void accumulate(benchmark::State& state) {
   const int id = int(d), in = int(n);
   const char uplo = 'L', trans = 'N';
   const T one(1);
+  // The policy's state without outputs: its update is the accumulation of C alone.
+  continua::analytic::cholesky::state<T, continua::host_space> policy(d, 0, {});
+  const continua::matrix_view<const T> xv(x.data(), n, d), yv(x.data(), n, 0);
   for (auto _ : state) {
-    if constexpr (B == backend::eigen)
-      eigen_backend::syrk(false, d, n, T(1), x.data(), T(1), c.data());
-    else if constexpr (B == backend::blas)
-      blas_backend::syrk(false, d, n, T(1), x.data(), T(1), c.data());
-    else if constexpr (std::is_same_v<T, float>)
+    if constexpr (B == backend::policy) {
+      policy.update("bench", xv, yv, T(1));
+    } else if constexpr (B == backend::eigen) {
+      eigen_backend::syrk(false, false, d, n, T(1), x.data(), T(1), c.data());
+    } else if constexpr (B == backend::blas) {
+      blas_backend::syrk(false, false, d, n, T(1), x.data(), T(1), c.data());
+      blas_backend::mirror(false, d, c.data());
+    } else if constexpr (std::is_same_v<T, float>)
       ssyrk_(&uplo, &trans, &id, &in, &one, x.data(), &id, &one, c.data(), &id, 1, 1);
     else
       dsyrk_(&uplo, &trans, &id, &in, &one, x.data(), &id, &one, c.data(), &id, 1, 1);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
+  benchmark::DoNotOptimize(policy.gram().data());
   set_flops(state, double(n) * double(d) * double(d));
 }
 
@@ -81,7 +92,7 @@ void solve(benchmark::State& state) {
   const std::size_t d = std::size_t(state.range(0)), n = 2 * d;
   const std::vector<T> x = normal<T>(n * d, 1.0, d);
   std::vector<T> a0(d * d, T(0));
-  blas_backend::syrk(false, d, n, T(1) / T(n), x.data(), T(0), a0.data());
+  blas_backend::syrk(false, false, d, n, T(1) / T(n), x.data(), T(0), a0.data());
   for (std::size_t i = 0; i < d; ++i) a0[i * d + i] += T(1);
   const std::vector<T> b0 = normal<T>(d * k, 1.0, 7);
   std::vector<T> a(d * d), b(d * k), work(d * d);
@@ -132,8 +143,8 @@ void gemm(benchmark::State& state) {
 }
 
 void accumulate_shapes(benchmark::internal::Benchmark* b) {
-  for (std::int64_t d : {1024, 4096})
-    for (std::int64_t n : {256, 1024}) b->Args({d, n});
+  for (std::int64_t n : {256, 1024}) b->Args({1024, n});
+  for (std::int64_t n : {256, 1024, 4096}) b->Args({4096, n});  // issue 14's cases
   b->ArgNames({"d", "rows"})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 }
 void solve_shapes(benchmark::internal::Benchmark* b) {
@@ -155,6 +166,8 @@ void solve_shapes(benchmark::internal::Benchmark* b) {
   BENCHMARK(fn<float, backend::blas>)->Apply(shapes);   \
   BENCHMARK(fn<float, backend::raw>)->Apply(shapes)
 CONTINUA_BENCH_BACKENDS(accumulate, accumulate_shapes);
+BENCHMARK(accumulate<double, backend::policy>)->Apply(accumulate_shapes);
+BENCHMARK(accumulate<float, backend::policy>)->Apply(accumulate_shapes);
 CONTINUA_BENCH_BACKENDS(solve, solve_shapes);
 BENCHMARK(gemm<double, backend::eigen>)->Arg(1024)->UseRealTime()->Iterations(5);
 BENCHMARK(gemm<double, backend::blas>)->Arg(1024)->UseRealTime()->Iterations(5);

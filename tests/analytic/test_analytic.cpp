@@ -21,7 +21,9 @@
 #include "../common/forge.hpp"
 #include "continua/analytic/classifier.hpp"
 #include "continua/analytic/random_features.hpp"
+#include "continua/analytic/rls.hpp"
 #include "continua/analytic/statistics.hpp"
+#include "continua/core/linalg.hpp"
 #include "continua/io/state.hpp"
 #include "reference.hpp"
 
@@ -53,6 +55,7 @@ struct config {
 using configs = boost::mpl::list<config<double, an::woodbury>, config<double, an::cholesky>,
                                  config<float, an::woodbury>, config<float, an::cholesky>>;
 using double_configs = boost::mpl::list<config<double, an::woodbury>, config<double, an::cholesky>>;
+using scalar_types = boost::mpl::list<double, float>;
 
 template <class T>
 std::vector<T> cast(const std::vector<double>& v) {
@@ -302,6 +305,46 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoints_resume_bit_identically, C, configs) {
   BOOST_CHECK_THROW(continua::io::load(path, d), continua::io_error);
   BOOST_TEST(d.classes() == 0u);
   std::filesystem::remove(path);
+}
+
+// Issue 14: the Cholesky policy updates one triangle of C per batch and mirrors it only when C is
+// read whole (weights, gram, a checkpoint). Its gram, checkpoint and weights are those of
+// mirroring after every batch (the full linalg::syrk, computed here by hand) bit for bit.
+BOOST_AUTO_TEST_CASE_TEMPLATE(lazily_mirrored_gram_equals_the_eager_one_bit_for_bit, T,
+                              scalar_types) {
+  using continua::linalg::op;
+  constexpr std::size_t d = 9, k = 3, rows = 70;
+  std::mt19937_64 gen(14);
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  std::vector<T> x(rows * d), y(rows * k);
+  for (T& v : x) v = T(uniform(gen));
+  for (T& v : y) v = T(uniform(gen));
+  using learner = an::recursive_least_squares<T, an::cholesky>;
+  learner lazy({.gamma = 0.5}, d, k);
+  std::vector<T> gram(d * d, T(0)), cross(d * k, T(0));
+  const matrix_view<T> gram_v(gram.data(), d, d), cross_v(cross.data(), d, k);
+  const auto step = [&](std::size_t begin, std::size_t end, T sign) {
+    const matrix_view<const T> xb(x.data() + begin * d, end - begin, d);
+    const matrix_view<const T> yb(y.data() + begin * k, end - begin, k);
+    if (sign > T(0))
+      lazy.fit(xb, yb);
+    else
+      lazy.unlearn(xb, yb);
+    continua::linalg::syrk(op::transpose, sign, xb, T(1), gram_v);
+    continua::linalg::gemm(op::transpose, op::none, sign, xb, yb, T(1), cross_v);
+  };
+  step(0, 20, T(1));
+  step(20, 45, T(1));
+  (void)lazy.weights();  // mirrors mid-stream; later batches update one triangle again
+  step(5, 15, T(-1));
+  step(45, 70, T(1));
+  const std::vector<unsigned char> lazy_image = continua::io::save_bytes(lazy);  // not mirrored yet
+  learner eager({.gamma = 0.5}, d, k);
+  eager.add_statistics(gram_v, cross_v);  // 0 + C and 0 + B: C and B exactly
+  BOOST_TEST((lazy.policy_state().gram().to_host() == gram));
+  BOOST_TEST((lazy_image == continua::io::save_bytes(eager)));
+  const auto wl = lazy.weights(), we = eager.weights();
+  BOOST_TEST(std::equal(wl.data(), wl.data() + wl.size(), we.data()));
 }
 
 namespace {}  // namespace

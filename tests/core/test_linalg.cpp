@@ -255,6 +255,98 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(syrk_is_symmetric_and_matches_gemm, C, configs) {
     }
 }
 
+// The one-triangle syrk reads and writes only the `uplo` triangle of C (in C's layout): the other
+// strict triangle, filled with NaN, comes back bit for bit, and no NaN leaks into the result. The
+// triangle agrees with the long-double product; where it is the one the full syrk computes
+// (the lower triangle of C's column-major storage), bit for bit with the full syrk, also after
+// mirror_triangle completes it.
+BOOST_AUTO_TEST_CASE_TEMPLATE(syrk_triangle_leaves_the_other_triangle_untouched, C, configs) {
+  using T = typename C::value;
+  using S = typename C::space;
+  const std::size_t shapes[][2] = {{1, 1}, {5, 5}, {12, 7}, {7, 12}, {40, 33}, {600, 9}};
+  const T alpha = T(-0.75);
+  const ld nan = std::numeric_limits<ld>::quiet_NaN();
+  std::uint64_t seed = 300;
+  for (const auto& sh : shapes)
+    for (op trans : ops)
+      for (const T beta : {T(0), T(1)}) {
+        const std::size_t n = sh[0], k = sh[1];
+        const lmat a = rounded<T>(trans == op::transpose ? random_matrix(k, n, ++seed)
+                                                         : random_matrix(n, k, ++seed));
+        const lmat half = random_matrix(n, n, ++seed);
+        lmat sym(n, n);
+        for (std::size_t i = 0; i < n; ++i)
+          for (std::size_t j = 0; j < n; ++j) sym(i, j) = half(i, j) + half(j, i);
+        const lmat c0 = rounded<T>(sym);
+        const lmat left = trans == op::transpose ? transpose(a) : a;
+        lmat want = product(left, transpose(left));
+        lmat bound = product(absolute(left), transpose(absolute(left)));
+        for (std::size_t i = 0; i < want.v.size(); ++i) {
+          want.v[i] = ld(alpha) * want.v[i] + ld(beta) * c0.v[i];
+          bound.v[i] = ld(k + 2) * eps<T>() *
+                       (std::fabs(ld(alpha)) * bound.v[i] + ld(beta) * std::fabs(c0.v[i]));
+        }
+        for (triangle uplo : {triangle::lower, triangle::upper})
+          for (layout la : layouts)
+            for (layout lc : layouts) {
+              const auto in_uplo = [&](std::size_t i, std::size_t j) {
+                return uplo == triangle::lower ? i >= j : i <= j;
+              };
+              lmat input = c0;  // NaN outside the triangle
+              for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < n; ++j)
+                  if (!in_uplo(i, j)) input(i, j) = nan;
+              stored<T, S> sa(a, la), sc(input, lc), sf(c0, lc);
+              const std::vector<T> before = sc.raw();
+              continua::linalg::syrk(uplo, trans, alpha, sa.cview(), beta, sc.view());
+              continua::linalg::syrk(trans, alpha, sa.cview(), beta, sf.view());
+              const std::vector<T> got = sc.raw(), full = sf.raw();
+              const auto at = [&](std::size_t i, std::size_t j) {
+                return lc == layout::row_major ? i * n + j : j * n + i;
+              };
+              const auto same_bits = [](T x, T y) { return std::memcmp(&x, &y, sizeof(T)) == 0; };
+              // The triangle the full syrk computes: the lower one of the column-major storage.
+              const bool computed_by_full = (uplo == triangle::lower) == (lc == layout::col_major);
+              const std::string ctx = "syrk " + std::string(uplo == triangle::lower ? "L" : "U") +
+                                      " n=" + std::to_string(n) + " k=" + std::to_string(k) + " " +
+                                      name(trans) + " beta=" + std::to_string(int(beta)) + " A " +
+                                      name(la) + " C " + name(lc);
+              bool untouched = true, equal_to_full = true;
+              ld worst = 0;
+              for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                  const std::size_t p = at(i, j);
+                  if (!in_uplo(i, j)) {
+                    untouched = untouched && same_bits(got[p], before[p]);
+                    continue;
+                  }
+                  equal_to_full = equal_to_full && same_bits(got[p], full[p]);
+                  const ld err = std::fabs(ld(got[p]) - want(i, j));
+                  worst = std::max(
+                      worst, bound(i, j) > 0 ? err / bound(i, j) : (err == 0 ? ld(0) : ld(2)));
+                }
+              BOOST_CHECK_MESSAGE(untouched, ctx << ": the other triangle was written");
+              BOOST_CHECK_MESSAGE(worst <= 1,
+                                  ctx << ": vs long double, error/bound = " << double(worst));
+              if (computed_by_full)
+                BOOST_CHECK_MESSAGE(equal_to_full, ctx << ": differs from the full syrk's bits");
+              continua::linalg::mirror_triangle(uplo, sc.view());
+              const std::vector<T> mirrored = sc.raw();
+              bool symmetric = true, kept = true;
+              for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                  symmetric = symmetric && same_bits(mirrored[at(i, j)], mirrored[at(j, i)]);
+                  if (in_uplo(i, j)) kept = kept && same_bits(mirrored[at(i, j)], got[at(i, j)]);
+                }
+              BOOST_CHECK_MESSAGE(symmetric && kept, ctx << ": mirror_triangle did not copy the "
+                                                            "triangle onto the other one");
+              if (computed_by_full)
+                BOOST_CHECK_MESSAGE(mirrored == full,
+                                    ctx << ": syrk + mirror_triangle differs from the full syrk");
+            }
+      }
+}
+
 // Higham Thm 10.3: the computed factor satisfies L Lᵀ = A + dA with |dA| <= gamma_{n+1} |L||Lᵀ|;
 // (n + 1) eps is twice gamma_{n+1}. The strict upper triangle is never read (filled with NaN here)
 // and is zero on return.

@@ -104,30 +104,35 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_zero_beta_and_empty_inner_dimension, T, types
   for (T x : c0) BOOST_TEST(x == T(6));
 }
 
-// syrk stores both triangles, exactly equal, and agrees with Eigen within the product bound.
+// syrk of either triangle, then mirror, stores both triangles, exactly equal, and agrees with
+// Eigen within the product bound.
 BOOST_AUTO_TEST_CASE_TEMPLATE(syrk_agrees_with_eigen_and_is_symmetric, T, types) {
   const std::size_t n = 33, k = 20;
   const T alpha = T(0.75), beta = T(2);
-  for (bool trans : {false, true}) {
-    const lmat a = random_matrix(trans ? k : n, trans ? n : k, 6);
-    lmat c = random_matrix(n, n, 7);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < i; ++j) c(j, i) = c(i, j);
-    const auto av = col_major<T>(a), cv = col_major<T>(c);
-    std::vector<T> ce = cv, cb = cv;
-    eigen_backend::syrk(trans, n, k, alpha, av.data(), beta, ce.data());
-    blas_backend::syrk(trans, n, k, alpha, av.data(), beta, cb.data());
-    std::vector<ld> bound(n * n);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) {
-        ld s = 0;
-        for (std::size_t p = 0; p < k; ++p)
-          s += std::fabs(trans ? a(p, i) : a(i, p)) * std::fabs(trans ? a(p, j) : a(j, p));
-        bound[j * n + i] = 2 * gamma<T>(k + 2) * (ld(alpha) * s + ld(beta) * std::fabs(c(i, j)));
-        BOOST_TEST(cb[j * n + i] == cb[i * n + j]);
-      }
-    BOOST_TEST(worst(ce, cb, bound) <= 1, "syrk trans " << trans);
-  }
+  for (bool upper : {false, true})
+    for (bool trans : {false, true}) {
+      const lmat a = random_matrix(trans ? k : n, trans ? n : k, 6);
+      lmat c = random_matrix(n, n, 7);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < i; ++j) c(j, i) = c(i, j);
+      const auto av = col_major<T>(a), cv = col_major<T>(c);
+      std::vector<T> ce = cv, cb = cv;
+      eigen_backend::syrk(upper, trans, n, k, alpha, av.data(), beta, ce.data());
+      eigen_backend::mirror(upper, n, ce.data());
+      blas_backend::syrk(upper, trans, n, k, alpha, av.data(), beta, cb.data());
+      blas_backend::mirror(upper, n, cb.data());
+      std::vector<ld> bound(n * n);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+          ld s = 0;
+          for (std::size_t p = 0; p < k; ++p)
+            s += std::fabs(trans ? a(p, i) : a(i, p)) * std::fabs(trans ? a(p, j) : a(j, p));
+          bound[j * n + i] = 2 * gamma<T>(k + 2) * (ld(alpha) * s + ld(beta) * std::fabs(c(i, j)));
+          BOOST_TEST(cb[j * n + i] == cb[i * n + j]);
+          BOOST_TEST(ce[j * n + i] == ce[i * n + j]);
+        }
+      BOOST_TEST(worst(ce, cb, bound) <= 1, "syrk upper " << upper << " trans " << trans);
+    }
 }
 
 // Both factors of an SPD A are within the Cholesky backward-error bound of L (Thm 10.3 gives

@@ -239,6 +239,7 @@ struct woodbury {
 
 // Cholesky policy: C and B accumulate by syrk/gemm (~n d² + 2 n d k flops per batch, the
 // cheapest possible), and W = (C + γI)⁻¹ B is solved when read (d³ / 3 + 2 d² k), then cached.
+// A batch updates one triangle of C; the other is mirrored only when the whole C is read.
 struct cholesky {
   static constexpr std::string_view name = "cholesky";
 
@@ -261,14 +262,17 @@ struct cholesky {
     void update(std::string_view, matrix_view<const T, Space> x, matrix_view<const T, Space> y,
                 T sign) {
       using linalg::op;
-      linalg::syrk(op::transpose, sign, x, T(1), detail::view(c_, d_, d_));
+      // No mirror pass per batch: for small batches it costs as much as the product itself.
+      linalg::syrk(kept_triangle, op::transpose, sign, x, T(1), detail::view(c_, d_, d_));
       if (k_ != 0)
         linalg::gemm(op::transpose, op::none, sign, x, y, T(1), detail::view(b_, d_, k_));
+      mirrored_ = false;
       solved_ = false;
     }
 
     void add_statistics(std::string_view, matrix_view<const T, Space> gram,
                         matrix_view<const T, Space> cross, T sign) {
+      mirror();
       buffer<T, Space> g(gram.size()), c(cross.size());
       detail::copy_rows(gram, detail::view(g, d_, d_));
       detail::copy_rows(cross, detail::view(c, d_, k_));
@@ -287,6 +291,7 @@ struct cholesky {
     // throws (state unchanged) when C + γI is not positive definite or too ill-conditioned for T.
     matrix_view<const T, Space> weights() const {
       if (!solved_) {
+        mirror();
         detail::copy(c_, factor_);
         const auto a = detail::view(factor_, d_, d_);
         detail::add_diagonal(a, T(opt_.gamma));
@@ -304,26 +309,51 @@ struct cholesky {
     // first read after a load.
     template <class V>
     void describe_state(V& v) {
+      if constexpr (!V::loading) mirror();  // the file holds the whole C, as it always has
       v.field("outputs", k_);
       v.field("gram", c_, {d_, d_});
       v.field("cross", b_, {d_, k_});
-      if constexpr (V::loading) solved_ = false;
+      if constexpr (V::loading) {
+        mirrored_ = true;
+        solved_ = false;
+      }
     }
     void validate_state() const {
+      mirror();
       detail::require_finite_state(name, "gram", c_);
       detail::require_finite_state(name, "cross", b_);
       detail::require_symmetric_state("continua::analytic::cholesky::state", "gram", c_, d_);
     }
 
-    const buffer<T, Space>& gram() const { return c_; }
+    // C in full (row-major d x d), mirrored on first read after an update: like weights(),
+    // concurrent reads of one state must be serialised.
+    const buffer<T, Space>& gram() const {
+      mirror();
+      return c_;
+    }
     const buffer<T, Space>& cross() const { return b_; }
     // Marks the cached W stale (benchmarks time the solve this way).
     void invalidate() { solved_ = false; }
 
    private:
+    // The triangle of the row-major C that update() keeps current: the lower one of its
+    // column-major storage, which the full linalg::syrk computes before mirroring, so the
+    // mirrored C (and a checkpoint of it) is bitwise what mirroring after every batch gave.
+    static constexpr linalg::triangle kept_triangle = linalg::triangle::upper;
+
+    // Completes C from kept_triangle when update() has left the other one stale.
+    void mirror() const {
+      if (mirrored_) return;
+      linalg::mirror_triangle(kept_triangle, detail::view(c_, d_, d_));
+      mirrored_ = true;
+    }
+
     std::size_t d_ = 0, k_ = 0;
     rls_options opt_{};
-    buffer<T, Space> c_, b_;
+    // C (see mirror()) is mutable because reading it in full completes it.
+    mutable buffer<T, Space> c_;
+    buffer<T, Space> b_;
+    mutable bool mirrored_ = true;
     // The cache of weights(): W and its scratch.
     mutable buffer<T, Space> factor_, w_, chol_work_;
     mutable bool solved_ = false;

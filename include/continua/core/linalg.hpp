@@ -141,6 +141,30 @@ void triangular_solve_checked(std::string_view context, triangle uplo, op trans,
     backend<Space>::trsm(true, upper, !tr, m, n, t.data(), b.data());
 }
 
+template <class TA, class T, class Space>
+void syrk_checked(triangle uplo, op trans, T alpha, matrix_view<TA, Space> a, T beta,
+                  matrix_view<T, Space> c) {
+  constexpr std::string_view context = "continua::linalg::syrk";
+  const bool t = trans == op::transpose;
+  const std::size_t n = t ? a.cols() : a.rows();
+  const std::size_t k = t ? a.rows() : a.cols();
+  const std::string_view a_name = t ? "columns of A" : "rows of A";
+  require_same_size(context, "rows of C", c.rows(), a_name, n);
+  require_same_size(context, "columns of C", c.cols(), a_name, n);
+  require_disjoint(context, "C", c.data(), c.size(), "A", a.data(), a.size());
+  // The product is symmetric, so a row-major C stores it column-major as well, but with its lower
+  // triangle in the storage's upper one. A's layout decides which product the storage needs.
+  const bool upper = (uplo == triangle::upper) != row_major(c);
+  backend<Space>::syrk(upper, t != row_major(a), n, k, alpha, a.data(), beta, c.data());
+}
+
+template <class T, class Space>
+void mirror_checked(triangle source, matrix_view<T, Space> c) {
+  require_same_size("continua::linalg::mirror_triangle", "rows of C", c.rows(), "columns of C",
+                    c.cols());
+  backend<Space>::mirror((source == triangle::upper) != row_major(c), c.rows(), c.data());
+}
+
 template <class T, class Space>
 void cholesky_checked(matrix_view<T, Space> a, T* workspace, std::size_t workspace_size) {
   constexpr std::string_view context = "continua::linalg::cholesky_factor";
@@ -194,23 +218,38 @@ void gemm(matrix_view<TA, Space> a, matrix_view<TB, Space> b, matrix_view<T, Spa
 }
 
 // C = alpha AᵀA + beta C (trans = op::transpose, C is cols(A) x cols(A)) or
-// C = alpha A Aᵀ + beta C (trans = op::none, C is rows(A) x rows(A)).
-// The result is stored in full: both triangles of C are written and equal. When beta != 0, C
-// must be symmetric on entry (only one triangle of it is read). No allocation.
+// C = alpha A Aᵀ + beta C (trans = op::none, C is rows(A) x rows(A)), in the `uplo` triangle of C
+// only (diagonal included, in C's own layout): when beta != 0 that triangle is read, and the
+// other strict triangle is neither read nor written (it may hold anything). Half the memory
+// traffic of the full syrk below; mirror_triangle completes C when the whole matrix is needed.
+// No allocation.
+template <class TA, class T, class Space>
+requires detail::blas_scalar<T> && detail::view_of<TA, T>
+void syrk(triangle uplo, op trans, std::type_identity_t<T> alpha, matrix_view<TA, Space> a,
+          std::type_identity_t<T> beta, matrix_view<T, Space> c) {
+  detail::syrk_checked(uplo, trans, T(alpha), a, T(beta), c);
+}
+
+// Copies the strict `source` triangle of the square C onto the other one: C becomes symmetric.
+// A memory-bound pass over C. No allocation.
+template <class T, class Space>
+requires detail::blas_scalar<T>
+void mirror_triangle(triangle source, matrix_view<T, Space> c) {
+  detail::mirror_checked(source, c);
+}
+
+// As above, stored in full: both triangles of C are written and equal (the one-triangle syrk,
+// then mirror_triangle). When beta != 0, C must be symmetric on entry (only one triangle of it
+// is read). No allocation.
 template <class TA, class T, class Space>
 requires detail::blas_scalar<T> && detail::view_of<TA, T>
 void syrk(op trans, std::type_identity_t<T> alpha, matrix_view<TA, Space> a,
           std::type_identity_t<T> beta, matrix_view<T, Space> c) {
-  constexpr std::string_view context = "continua::linalg::syrk";
-  const bool t = trans == op::transpose;
-  const std::size_t n = t ? a.cols() : a.rows();
-  const std::size_t k = t ? a.rows() : a.cols();
-  const std::string_view a_name = t ? "columns of A" : "rows of A";
-  require_same_size(context, "rows of C", c.rows(), a_name, n);
-  require_same_size(context, "columns of C", c.cols(), a_name, n);
-  detail::require_disjoint(context, "C", c.data(), c.size(), "A", a.data(), a.size());
-  // C is symmetric, so its layout does not matter; A's decides which product the storage needs.
-  detail::backend<Space>::syrk(t != detail::row_major(a), n, k, alpha, a.data(), beta, c.data());
+  // The triangle that is the lower one of C's column-major storage: the one the full syrk has
+  // always computed, so its results are bitwise what they were before the one-triangle syrk.
+  const triangle computed = detail::row_major(c) ? triangle::upper : triangle::lower;
+  detail::syrk_checked(computed, trans, T(alpha), a, T(beta), c);
+  detail::mirror_checked(computed, c);
 }
 
 // In-place Cholesky factorisation A = L Lᵀ of a symmetric positive definite A (n x n, either

@@ -16,6 +16,7 @@
 
 #include "continua/config.hpp"
 #include "continua/core/error.hpp"
+#include "continua/core/linalg_mirror.hpp"
 #include "continua/core/threads.hpp"
 
 #if CONTINUA_WITH_OPENMP
@@ -73,23 +74,6 @@ inline int blas_int(std::size_t n, std::string_view call) {
 // Leading dimensions must be at least 1 even for empty matrices.
 inline int blas_ld(std::size_t n, std::string_view call) {
   return blas_int(std::max<std::size_t>(n, 1), call);
-}
-
-// Copies the strict lower triangle of the n x n column-major c onto the upper one, in square tiles
-// so the strided side stays in cache; tiles are shared among threads when n is large.
-template <class T>
-void mirror_lower(std::size_t n, T* c) {
-  constexpr std::size_t tile = 64;
-  const std::ptrdiff_t tiles = static_cast<std::ptrdiff_t>((n + tile - 1) / tile);
-#if CONTINUA_WITH_OPENMP
-#pragma omp parallel for schedule(dynamic, 1) if (n >= 512 && !omp_in_parallel())
-#endif
-  for (std::ptrdiff_t tj = 0; tj < tiles; ++tj)
-    for (std::ptrdiff_t ti = tj; ti < tiles; ++ti) {
-      const std::size_t j0 = std::size_t(tj) * tile, i0 = std::size_t(ti) * tile;
-      for (std::size_t i = i0; i < std::min(n, i0 + tile); ++i)
-        for (std::size_t j = j0; j < std::min({n, j0 + tile, i}); ++j) c[i * n + j] = c[j * n + i];
-    }
 }
 
 // dst (cols x rows, column-major) = srcᵀ where src is rows x cols column-major.
@@ -201,21 +185,30 @@ struct blas_backend {
 #endif
   }
 
-  // C (n x n) = alpha AᵀA + beta C (trans, A is k x n) or alpha A Aᵀ + beta C (A is n x k); the
-  // routine writes the lower triangle and this copies it onto the upper one.
+  // C (n x n) = alpha AᵀA + beta C (trans, A is k x n) or alpha A Aᵀ + beta C (A is n x k) in
+  // the upper or lower triangle of C only, as the routine itself does.
   template <class T>
-  static void syrk(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, T* c) {
+  static void syrk(bool upper, bool trans, std::size_t n, std::size_t k, T alpha, const T* a,
+                   T beta, T* c) {
     using namespace blas_impl;
     constexpr std::string_view call = "continua::linalg::blas_backend::syrk";
     if (n == 0) return;
     const int in = blas_int(n, call), ik = blas_int(k, call);
     const int lda = blas_ld(trans ? k : n, call), ldc = blas_ld(n, call);
-    const char uplo = 'L', t = trans ? 'T' : 'N';
+    const char uplo = upper ? 'U' : 'L', t = trans ? 'T' : 'N';
+    const serial_blas_scope serial(
+        continua::detail::host_threads(double(n) * double(n) * double(k),
+                                       double(CONTINUA_OMP_MIN_SYRK_FLOPS)) <= 1);
     if constexpr (is_float<T>)
       ssyrk_(&uplo, &t, &in, &ik, &alpha, a, &lda, &beta, c, &ldc, 1, 1);
     else
       dsyrk_(&uplo, &t, &in, &ik, &alpha, a, &lda, &beta, c, &ldc, 1, 1);
-    mirror_lower(n, c);
+  }
+
+  // Copies the strict upper (upper) or lower triangle of the n x n matrix c onto the other one.
+  template <class T>
+  static void mirror(bool upper, std::size_t n, T* c) {
+    mirror_triangle_host(upper, n, c);
   }
 
   // In-place Cholesky (lower: A = L Lᵀ, upper: A = Uᵀ U) by potrf; the other strict triangle is

@@ -193,10 +193,11 @@ inline dim3 square_grid(std::size_t n) {
               cap((n + square_block.y - 1) / square_block.y));
 }
 
-// Column-major n x n: c(i, j) = c(j, i) for i < j, copying the lower triangle upward. Threads run
-// down a column, so the writes are coalesced.
+// Column-major n x n: copies the strict lower triangle onto the upper one (c(i, j) = c(j, i) for
+// i < j) or, when `upper`, the other way. Threads run down a column, so the accesses to the upper
+// triangle are coalesced.
 template <class T>
-__global__ void mirror_lower_kernel(T* c, std::size_t n) {
+__global__ void mirror_triangle_kernel(T* c, std::size_t n, bool upper) {
   const std::size_t rows = blockDim.x, cols = blockDim.y;
   for (std::size_t j0 = blockIdx.y * cols; j0 < n; j0 += gridDim.y * cols) {
     const std::size_t j = j0 + threadIdx.y;
@@ -204,7 +205,12 @@ __global__ void mirror_lower_kernel(T* c, std::size_t n) {
     // one holds an i < j.
     for (std::size_t i0 = blockIdx.x * rows; i0 + 1 < j0 + cols; i0 += gridDim.x * rows) {
       const std::size_t i = i0 + threadIdx.x;
-      if (i < j && j < n) c[i + j * n] = c[j + i * n];
+      if (i < j && j < n) {
+        if (upper)
+          c[j + i * n] = c[i + j * n];
+        else
+          c[i + j * n] = c[j + i * n];
+      }
     }
   }
 }
@@ -326,15 +332,21 @@ struct cuda_backend {
   }
 
   template <class T>
-  static void syrk(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, T* c) {
+  static void syrk(bool upper, bool trans, std::size_t n, std::size_t k, T alpha, const T* a,
+                   T beta, T* c) {
     if (n == 0) return;
-    const cudaStream_t stream = cuda_stream();
-    check_cublas(xsyrk(thread_cuda_context().blas(stream), CUBLAS_FILL_MODE_LOWER,
+    check_cublas(xsyrk(thread_cuda_context().blas(cuda_stream()),
+                       upper ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER,
                        trans ? CUBLAS_OP_T : CUBLAS_OP_N, to_i64(n, "n"), to_i64(k, "k"), &alpha, a,
                        ld(trans ? k : n), &beta, c, ld(n)),
                  "cublasXsyrk_64");
-    mirror_lower_kernel<<<square_grid(n), square_block, 0, stream>>>(c, n);
-    check_cuda(cudaGetLastError(), "mirror_lower_kernel");
+  }
+
+  template <class T>
+  static void mirror(bool upper, std::size_t n, T* c) {
+    if (n < 2) return;
+    mirror_triangle_kernel<<<square_grid(n), square_block, 0, cuda_stream()>>>(c, n, upper);
+    check_cuda(cudaGetLastError(), "mirror_triangle_kernel");
   }
 
   template <class T>

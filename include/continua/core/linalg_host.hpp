@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "continua/config.hpp"
+#include "continua/core/linalg_mirror.hpp"
 
 namespace continua::linalg::detail {
 
@@ -23,10 +24,18 @@ struct eigen_backend {
   static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
                    const T* a, const T* b, T beta, T* c);
 
-  // C (n x n) = alpha A Aᵀ + beta C (A is n x k), or alpha AᵀA + beta C when trans (A is k x n).
-  // Computes the lower triangle (reading only C's lower triangle when beta != 0) and mirrors it.
+  // C (n x n) = alpha A Aᵀ + beta C (A is n x k), or alpha AᵀA + beta C when trans (A is k x n),
+  // in the upper or lower triangle of C only (diagonal included): the other strict triangle is
+  // neither read nor written.
   template <class T>
-  static void syrk(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, T* c);
+  static void syrk(bool upper, bool trans, std::size_t n, std::size_t k, T alpha, const T* a,
+                   T beta, T* c);
+
+  // Copies the strict upper (upper) or lower triangle of the n x n matrix c onto the other one.
+  template <class T>
+  static void mirror(bool upper, std::size_t n, T* c) {
+    mirror_triangle_host(upper, n, c);
+  }
 
   // In-place Cholesky of the n x n matrix a: lower (A = L Lᵀ, reads the lower triangle) or upper
   // (A = Uᵀ U, reads the upper triangle); the other strict triangle is set to zero. Returns -1, or
@@ -97,50 +106,6 @@ using const_map = Eigen::Map<const matrix<T>>;
 
 inline Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
 
-// dst = srcᵀ by 64 x 64 tiles, each copied into a contiguous buffer (reading its columns in
-// order) and written out transposed from there. A direct element-wise transpose reads or writes
-// across 64 columns, which for a power-of-two leading dimension (4096 floats: 16 KB apart) all
-// fall into the same few cache sets and miss on every access.
-template <class Src, class Dst>
-void copy_transposed(const Src& src, Dst&& dst) {
-  using T = typename Src::Scalar;
-  constexpr Eigen::Index tile = 64;
-  Eigen::Matrix<T, tile, tile> buffer;
-  for (Eigen::Index i = 0; i < src.rows(); i += tile)
-    for (Eigen::Index j = 0; j < src.cols(); j += tile) {
-      const Eigen::Index ni = std::min(tile, src.rows() - i), nj = std::min(tile, src.cols() - j);
-      auto part = buffer.topLeftCorner(ni, nj);
-      part = src.block(i, j, ni, nj);
-      dst.block(j, i, nj, ni) = part.transpose();
-    }
-}
-
-// Copies the strict lower triangle of the diagonal block at (j0, j0), order nj, onto its upper one.
-template <class T>
-void mirror_diagonal_block(map<T>& cm, std::size_t j0, std::size_t nj) {
-  for (std::size_t i = j0; i < j0 + nj; ++i)
-    for (std::size_t j = j0; j < i; ++j) cm(idx(j), idx(i)) = cm(idx(i), idx(j));
-}
-
-// Copies the strict lower triangle onto the upper one, by column tiles shared among `threads`
-// threads.
-template <class T>
-void mirror_lower(std::size_t n, T* c, [[maybe_unused]] int threads) {
-  constexpr std::size_t tile = 64;
-  const std::ptrdiff_t tiles = static_cast<std::ptrdiff_t>((n + tile - 1) / tile);
-  map<T> cm(c, idx(n), idx(n));
-#if CONTINUA_WITH_OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && tiles > 4)
-#endif
-  for (std::ptrdiff_t tj = 0; tj < tiles; ++tj) {
-    const std::size_t j0 = std::size_t(tj) * tile, nj = std::min(tile, n - j0);
-    const std::size_t below = n - j0 - nj;
-    mirror_diagonal_block(cm, j0, nj);
-    copy_transposed(cm.block(idx(j0 + nj), idx(j0), idx(below), idx(nj)),
-                    cm.block(idx(j0), idx(j0 + nj), idx(nj), idx(below)));
-  }
-}
-
 // C += alpha op(A) op(B) with a = op(A), b = op(B) as Eigen expressions. With several threads the
 // longer side of C is cut into one contiguous slab per thread (multiples of 16, so every slab
 // keeps whole register tiles), each an independent serial Eigen product: no synchronisation but
@@ -173,53 +138,41 @@ void gemm_slabs(map<T>& cm, const A& a, const B& b, T alpha, [[maybe_unused]] in
 }
 
 #if CONTINUA_WITH_OPENMP
-// C = alpha L Lᵀ + beta C (C symmetric, beta applied to its lower triangle), where L (n x k) is
-// A, or Aᵀ when trans, by column panels of width w shared among threads: panel j is its w x w
-// diagonal block (Eigen's triangular rank update, no wasted flops) and the (n - j - w) x w
-// rectangle below it, GEMMs as deep as A. Panels go out widest-first (dynamic schedule) so the
-// narrow ones at the end fill the gaps. Panels of `widest` (eigen_backend::syrk_block) make each
-// GEMM large enough to run at Eigen's full rate; narrower ones when n is small keep at least four
-// per thread.
-// The rectangle goes by chunks of `chunk_rows` rows, each scaled by beta, updated and mirrored
-// onto the upper triangle while it is still in cache, all on the thread of its panel: as
-// separate passes over C (a serial setZero before, the mirror after) they took a third of the
-// CPU time of a 256-deep float syrk at n = 4096.
-template <class T>
-void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, map<T>& cm,
-                 int threads, std::size_t widest = eigen_backend::syrk_block) {
-  constexpr std::size_t chunk_rows = 512;  // a 512 x 256 chunk: 0.5 MB (float), 1 MB (double)
+// One triangle (Mode: Eigen::Lower or Eigen::Upper) of C += alpha L Lᵀ, where L (n x k) is A, or
+// Aᵀ when trans, by column panels of width w shared among threads: panel j is its w x w diagonal
+// block (Eigen's triangular rank update, no wasted flops) and the rectangle below it (lower) or
+// above it (upper), one GEMM as deep as A. Panels go out widest-first (dynamic schedule) so the
+// narrow ones at the end fill the gaps. Panels of 256 make each GEMM large enough to run at
+// Eigen's full rate; narrower ones when n is small keep at least four per thread.
+template <int Mode, class T>
+void syrk_panels(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, map<T>& cm,
+                 int threads) {
+  constexpr bool upper = Mode == Eigen::Upper;
   const std::size_t per_thread = n / (4 * static_cast<std::size_t>(threads)) / 16 * 16;
-  const std::size_t w = std::clamp<std::size_t>(per_thread, 32, widest);
+  const std::size_t w = std::clamp<std::size_t>(per_thread, 32, eigen_backend::syrk_block);
   const std::ptrdiff_t panels = static_cast<std::ptrdiff_t>((n + w - 1) / w);
-  const auto scale = [&](auto&& block) {
-    if (beta == T(0))
-      block.setZero();
-    else if (beta != T(1))
-      block *= beta;
-  };
-  // l: L as an Eigen expression (A or Aᵀ).
-  const auto by_panels = [&](const auto& l) {
+  const const_map<T> am(a, idx(trans ? k : n), idx(trans ? n : k));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (std::ptrdiff_t p = 0; p < panels; ++p) {
-      const std::size_t j0 = std::size_t(p) * w, nj = std::min(w, n - j0);
-      const auto lj = l.middleRows(idx(j0), idx(nj));
-      auto diag = cm.block(idx(j0), idx(j0), idx(nj), idx(nj));
-      scale(diag.template triangularView<Eigen::Lower>());
-      diag.template selfadjointView<Eigen::Lower>().rankUpdate(lj, alpha);
-      mirror_diagonal_block(cm, j0, nj);
-      for (std::size_t r0 = j0 + nj; r0 < n; r0 += chunk_rows) {
-        const std::size_t rows = std::min(chunk_rows, n - r0);
-        auto rect = cm.block(idx(r0), idx(j0), idx(rows), idx(nj));
-        scale(rect);
-        rect.noalias() += alpha * l.middleRows(idx(r0), idx(rows)) * lj.transpose();
-        copy_transposed(rect, cm.block(idx(j0), idx(r0), idx(nj), idx(rows)));
-      }
+  for (std::ptrdiff_t q = 0; q < panels; ++q) {
+    // The widest rectangle is the first panel's below the diagonal, the last one's above it.
+    const std::ptrdiff_t p = upper ? panels - 1 - q : q;
+    const std::size_t j0 = std::size_t(p) * w, nj = std::min(w, n - j0);
+    // The off-diagonal rows of the panel: below its diagonal block, or above it.
+    const std::size_t r0 = upper ? 0 : j0 + nj, nr = upper ? j0 : n - j0 - nj;
+    auto diag = cm.block(idx(j0), idx(j0), idx(nj), idx(nj)).template selfadjointView<Mode>();
+    auto rect = cm.block(idx(r0), idx(j0), idx(nr), idx(nj));
+    if (trans) {
+      diag.rankUpdate(am.middleCols(idx(j0), idx(nj)).transpose(), alpha);
+      if (nr != 0)
+        rect.noalias() +=
+            alpha * am.middleCols(idx(r0), idx(nr)).transpose() * am.middleCols(idx(j0), idx(nj));
+    } else {
+      diag.rankUpdate(am.middleRows(idx(j0), idx(nj)), alpha);
+      if (nr != 0)
+        rect.noalias() +=
+            alpha * am.middleRows(idx(r0), idx(nr)) * am.middleRows(idx(j0), idx(nj)).transpose();
     }
-  };
-  if (trans)
-    by_panels(const_map<T>(a, idx(k), idx(n)).transpose());
-  else
-    by_panels(const_map<T>(a, idx(n), idx(k)));
+  }
 }
 
 // Tiled A = UᵀU over the upper triangle of `am` (Golub & Van Loan, alg. 4.2.2 by blocks; the
@@ -310,6 +263,32 @@ void store(const M& src, T* dst, std::size_t rows, std::size_t cols, bool row_ma
     map<T>(dst, idx(rows), idx(cols)) = src;
 }
 
+// One triangle (Mode) of C = alpha L Lᵀ + beta C; see eigen_backend::syrk.
+template <int Mode, class T>
+void syrk_triangle(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta, T* c) {
+  map<T> cm(c, idx(n), idx(n));
+  if (beta == T(0))
+    cm.template triangularView<Mode>().setZero();
+  else if (beta != T(1))
+    cm.template triangularView<Mode>() *= beta;
+  if (k == 0 || n == 0 || alpha == T(0)) return;
+  [[maybe_unused]] const int threads = continua::detail::host_threads(
+      double(n) * double(n) * double(k), double(CONTINUA_OMP_MIN_SYRK_FLOPS));
+  const continua::detail::serial_eigen_scope serial;
+#if CONTINUA_WITH_OPENMP
+  // Eigen's rankUpdate runs on one thread; large updates go by panels shared among threads.
+  if (threads > 1) {
+    syrk_panels<Mode>(trans, n, k, alpha, a, cm, threads);
+    return;
+  }
+#endif
+  if (trans)
+    cm.template selfadjointView<Mode>().rankUpdate(const_map<T>(a, idx(k), idx(n)).transpose(),
+                                                   alpha);
+  else
+    cm.template selfadjointView<Mode>().rankUpdate(const_map<T>(a, idx(n), idx(k)), alpha);
+}
+
 }  // namespace eigen_impl
 
 template <class T>
@@ -338,36 +317,12 @@ void eigen_backend::gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t 
 }
 
 template <class T>
-void eigen_backend::syrk(bool trans, std::size_t n, std::size_t k, T alpha, const T* a, T beta,
-                         T* c) {
-  using namespace eigen_impl;
-  map<T> cm(c, idx(n), idx(n));
-  const bool any = k != 0 && n != 0 && alpha != T(0);
-  [[maybe_unused]] const int threads =
-      any ? continua::detail::host_threads(double(n) * double(n) * double(k),
-                                           double(CONTINUA_OMP_MIN_SYRK_FLOPS))
-          : 1;
-  const continua::detail::serial_eigen_scope serial;
-#if CONTINUA_WITH_OPENMP
-  // Eigen's rankUpdate runs on one thread; large updates go by panels shared among threads.
-  if (threads > 1) {
-    syrk_panels(trans, n, k, alpha, a, beta, cm, threads);
-    return;
-  }
-#endif
-  if (beta == T(0))
-    cm.template triangularView<Eigen::Lower>().setZero();
-  else if (beta != T(1))
-    cm.template triangularView<Eigen::Lower>() *= beta;
-  if (any) {
-    if (trans)
-      cm.template selfadjointView<Eigen::Lower>().rankUpdate(
-          const_map<T>(a, idx(k), idx(n)).transpose(), alpha);
-    else
-      cm.template selfadjointView<Eigen::Lower>().rankUpdate(const_map<T>(a, idx(n), idx(k)),
-                                                             alpha);
-  }
-  mirror_lower(n, c, 1);
+void eigen_backend::syrk(bool upper, bool trans, std::size_t n, std::size_t k, T alpha, const T* a,
+                         T beta, T* c) {
+  if (upper)
+    eigen_impl::syrk_triangle<Eigen::Upper>(trans, n, k, alpha, a, beta, c);
+  else
+    eigen_impl::syrk_triangle<Eigen::Lower>(trans, n, k, alpha, a, beta, c);
 }
 
 template <class T>
@@ -468,14 +423,14 @@ void eigen_backend::svd(std::size_t m, std::size_t n, const T* a, T* s, T* u, bo
 // separate because it costs several times the rest (about 40 s and 1 GB of g++ per type).
 //   CONTINUA_LINALG_INSTANTIATE_MATRIX_OPS(double)  // gemm, syrk, Cholesky, triangular solves
 //   CONTINUA_LINALG_INSTANTIATE_SVD(float)
-#define CONTINUA_LINALG_INSTANTIATE_MATRIX_OPS(T)                                                 \
-  template void continua::linalg::detail::eigen_backend::gemm<T>(                                 \
-      bool, bool, std::size_t, std::size_t, std::size_t, T, const T*, const T*, T, T*);           \
-  template void continua::linalg::detail::eigen_backend::syrk<T>(bool, std::size_t, std::size_t,  \
-                                                                 T, const T*, T, T*);             \
-  template std::ptrdiff_t continua::linalg::detail::eigen_backend::cholesky<T>(bool, std::size_t, \
-                                                                               T*, T*);           \
-  template void continua::linalg::detail::eigen_backend::trsm<T>(bool, bool, bool, std::size_t,   \
+#define CONTINUA_LINALG_INSTANTIATE_MATRIX_OPS(T)                                                  \
+  template void continua::linalg::detail::eigen_backend::gemm<T>(                                  \
+      bool, bool, std::size_t, std::size_t, std::size_t, T, const T*, const T*, T, T*);            \
+  template void continua::linalg::detail::eigen_backend::syrk<T>(bool, bool, std::size_t,          \
+                                                                 std::size_t, T, const T*, T, T*); \
+  template std::ptrdiff_t continua::linalg::detail::eigen_backend::cholesky<T>(bool, std::size_t,  \
+                                                                               T*, T*);            \
+  template void continua::linalg::detail::eigen_backend::trsm<T>(bool, bool, bool, std::size_t,    \
                                                                  std::size_t, const T*, T*);
 #define CONTINUA_LINALG_INSTANTIATE_SVD(T)                                                \
   template void continua::linalg::detail::eigen_backend::svd<T>(std::size_t, std::size_t, \
