@@ -169,11 +169,9 @@ struct blas_backend {
     const std::size_t extent = by_columns ? n : m;
 #pragma omp parallel num_threads(threads)
     {
-      const auto edge = [&](std::size_t t) {
-        return std::min(extent, (extent * t / std::size_t(omp_get_num_threads()) + 15) / 16 * 16);
-      };
-      const std::size_t lo = edge(std::size_t(omp_get_thread_num()));
-      const std::size_t hi = edge(std::size_t(omp_get_thread_num()) + 1);
+      const auto t = std::size_t(omp_get_thread_num()), team = std::size_t(omp_get_num_threads());
+      const std::size_t lo = continua::detail::slab_begin(extent, t, team);
+      const std::size_t hi = continua::detail::slab_begin(extent, t + 1, team);
       if (lo < hi) {
         const int width = int(hi - lo);
         if (by_columns)  // C(:, lo:hi) = op(A) op(B)(:, lo:hi)

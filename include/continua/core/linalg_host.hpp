@@ -121,7 +121,8 @@ void gemm_slabs(map<T>& cm, const A& a, const B& b, T alpha, [[maybe_unused]] in
     {
       const Eigen::Index t = omp_get_thread_num(), team = omp_get_num_threads();
       const auto edge = [&](Eigen::Index i) {
-        return i == team ? extent : (extent * i / team) / 16 * 16;
+        return idx(
+            continua::detail::slab_begin(std::size_t(extent), std::size_t(i), std::size_t(team)));
       };
       const Eigen::Index lo = edge(t), len = edge(t + 1) - lo;
       if (len > 0) {

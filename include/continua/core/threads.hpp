@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 
 #include "continua/config.hpp"
 
@@ -24,6 +25,13 @@ inline int host_threads([[maybe_unused]] double work, [[maybe_unused]] double th
 #else
   return 1;
 #endif
+}
+
+// Where slab `part` of `parts` begins when `extent` rows or columns are shared among threads:
+// boundaries are multiples of 16 (whole register tiles of a GEMM kernel), the last slab ends at
+// `extent`. Slab `part` is [slab_begin(part), slab_begin(part + 1)).
+inline std::size_t slab_begin(std::size_t extent, std::size_t part, std::size_t parts) {
+  return part >= parts ? extent : (extent * part / parts) / 16 * 16;
 }
 
 // Keeps Eigen's own GEMM on the calling thread while alive. Eigen 3.4 parallelises a product
