@@ -141,7 +141,10 @@ void kernels_vs_gemm(benchmark::State& state) {
   const matrix_view<const T> xv(x.data(), rows, n);
   const Eigen::Map<const col_matrix> xt(x.data(), Eigen::Index(n), Eigen::Index(rows));  // Xᵀ
   col_matrix full(n, n);
-  std::vector<T> c(n * n), spd(n * n), factor(n * n);
+  // The factor gets a workspace, as analytic/rls.hpp passes one: without it each call allocates
+  // n² scalars for the restore-on-failure copy, and first touching those pages cost 15-30 % of a
+  // d = 4096 factor here (docs/performance.md).
+  std::vector<T> c(n * n), spd(n * n), factor(n * n), workspace(n * n);
   const matrix_view<T> cv(c.data(), n, n), fv(factor.data(), n, n);
   continua::linalg::syrk(continua::linalg::op::transpose, T(1), xv, T(0),
                          matrix_view<T>(spd.data(), n, n));
@@ -168,7 +171,8 @@ void kernels_vs_gemm(benchmark::State& state) {
         continua::linalg::syrk(continua::linalg::op::transpose, T(1), xv, T(0), cv);
         benchmark::DoNotOptimize(c.data());
       } else {
-        continua::linalg::cholesky_factor(fv);
+        continua::linalg::cholesky_factor(fv,
+                                          continua::span<T>(workspace.data(), workspace.size()));
         benchmark::DoNotOptimize(factor.data());
       }
       cpu[kernel] += cpu_now() - c0;

@@ -79,6 +79,25 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(host_check_finds_every_special_value_anywhere, T, 
   }
 }
 
+// The host check reads each thread's share as four interleaved sub-ranges in 1 KiB blocks plus a
+// remainder: a NaN or Inf placed every 97 elements (fewer than a block holds) lands in every
+// block of every sub-range and in the remainder, below and above the OpenMP threshold.
+BOOST_AUTO_TEST_CASE_TEMPLATE(host_check_finds_a_special_value_in_every_block, T, float_types) {
+  using lim = std::numeric_limits<T>;
+  for (const std::size_t n : {std::size_t{6221}, std::size_t{100003}}) {
+    std::vector<T> x(n, T(0.5));
+    BOOST_TEST(continua::all_finite(x));
+    for (std::size_t at = 0; at < n; at += 97) {
+      x[at] = (at / 97) % 2 == 0 ? lim::quiet_NaN() : -lim::infinity();
+      BOOST_TEST_INFO("n " << n << ", at " << at);
+      BOOST_TEST(!continua::all_finite(x));
+      x[at] = T(0.5);
+    }
+    x[n - 1] = lim::infinity();
+    BOOST_TEST(!continua::all_finite(x));
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(find_non_finite_reports_first_bad_index, C, tensor_types) {
   using T = continua::value_t<C>;
   const std::size_t n = 70001;

@@ -57,6 +57,25 @@ ld gamma(std::size_t k) {
   return ku / (1 - ku);
 }
 
+// Twice the bound gamma_{k+2}(|alpha||op(A)||op(B)| + |beta||C|) of one computed
+// alpha op(A) op(B) + beta C, column-major over C's m x n elements: two results differ by at most
+// this.
+template <class T>
+std::vector<ld> product_bound(const lmat& a, bool ta, const lmat& b, bool tb, const lmat& c,
+                              ld alpha, ld beta) {
+  const std::size_t m = c.rows, n = c.cols, k = ta ? a.rows : a.cols;
+  std::vector<ld> bound(m * n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      ld s = 0;
+      for (std::size_t p = 0; p < k; ++p)
+        s += std::fabs(ta ? a(p, i) : a(i, p)) * std::fabs(tb ? b(j, p) : b(p, j));
+      bound[j * m + i] =
+          2 * gamma<T>(k + 2) * (std::fabs(alpha) * s + std::fabs(beta) * std::fabs(c(i, j)));
+    }
+  return bound;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(linalg_backends)
@@ -75,15 +94,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_agrees_with_eigen_for_every_transpose, T, typ
       std::vector<T> ce = cv, cb = cv;
       eigen_backend::gemm(ta, tb, m, n, k, alpha, av.data(), bv.data(), beta, ce.data());
       blas_backend::gemm(ta, tb, m, n, k, alpha, av.data(), bv.data(), beta, cb.data());
-      std::vector<ld> bound(m * n);
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < n; ++j) {
-          ld s = 0;
-          for (std::size_t p = 0; p < k; ++p)
-            s += std::fabs(ta ? a(p, i) : a(i, p)) * std::fabs(tb ? b(j, p) : b(p, j));
-          bound[j * m + i] = 2 * gamma<T>(k + 2) *
-                             (std::fabs(ld(alpha)) * s + std::fabs(ld(beta)) * std::fabs(c(i, j)));
-        }
+      const auto bound = product_bound<T>(a, ta, b, tb, c, alpha, beta);
       BOOST_TEST(worst(ce, cb, bound) <= 1, "gemm " << ta << tb);
     }
 }
@@ -121,13 +132,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(syrk_agrees_with_eigen_and_is_symmetric, T, types)
       eigen_backend::mirror(upper, n, ce.data());
       blas_backend::syrk(upper, trans, n, k, alpha, av.data(), beta, cb.data());
       blas_backend::mirror(upper, n, cb.data());
-      std::vector<ld> bound(n * n);
+      // op(A) op(A)^T is the product with B = A and the other transpose.
+      const auto bound = product_bound<T>(a, trans, a, !trans, c, alpha, beta);
       for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < n; ++j) {
-          ld s = 0;
-          for (std::size_t p = 0; p < k; ++p)
-            s += std::fabs(trans ? a(p, i) : a(i, p)) * std::fabs(trans ? a(p, j) : a(j, p));
-          bound[j * n + i] = 2 * gamma<T>(k + 2) * (ld(alpha) * s + ld(beta) * std::fabs(c(i, j)));
           BOOST_TEST(cb[j * n + i] == cb[i * n + j]);
           BOOST_TEST(ce[j * n + i] == ce[i * n + j]);
         }

@@ -223,7 +223,7 @@ struct blas_backend {
       own.resize(n * n);
       workspace = own.data();
     }
-    std::memcpy(workspace, a, n * n * sizeof(T));
+    copy_triangle_host(upper, n, a, workspace);  // potrf touches nothing else
     const char uplo = upper ? 'U' : 'L';
     int info = 0;
     const serial_blas_scope serial(
@@ -245,7 +245,7 @@ struct blas_backend {
         break;
       }
     if (failed >= 0) {
-      std::memcpy(a, workspace, n * n * sizeof(T));
+      copy_triangle_host(upper, n, static_cast<const T*>(workspace), a);
       return failed;
     }
     for (std::size_t j = 0; j < n; ++j) {

@@ -334,7 +334,8 @@ std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* works
     own.resize(n * n);
     workspace = own.data();
   }
-  if (n != 0) std::memcpy(workspace, a, n * n * sizeof(T));
+  // The factor reads and writes only its triangle; that is all a failure has to restore.
+  copy_triangle_host(upper, n, a, workspace);
   map<T> am(a, idx(n), idx(n));
   Eigen::Index failed = -1;
   [[maybe_unused]] const int threads =
@@ -364,7 +365,7 @@ std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* works
       break;
     }
   if (failed >= 0) {
-    std::memcpy(a, workspace, n * n * sizeof(T));
+    copy_triangle_host(upper, n, static_cast<const T*>(workspace), a);
     return static_cast<std::ptrdiff_t>(failed);
   }
   if (upper)

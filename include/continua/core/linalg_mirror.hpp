@@ -1,5 +1,6 @@
-// Host kernel of core/linalg shared by the Eigen and BLAS backends: copies one triangle of a square
-// column-major matrix onto the other, which is what turns a one-triangle syrk into a full one.
+// Host kernels of core/linalg shared by the Eigen and BLAS backends: copies one triangle of a
+// square column-major matrix onto the other, which is what turns a one-triangle syrk into a full
+// one, and copies one triangle between two matrices (the Cholesky's restore-on-failure copy).
 #pragma once
 
 #include <algorithm>
@@ -35,6 +36,17 @@ void mirror_triangle_host(bool upper, std::size_t n, T* c) {
             c[i * n + j] = c[j * n + i];
         }
     }
+}
+
+// to = from over the upper (upper) or lower triangle, diagonal included, of n x n column-major
+// matrices: per column one contiguous run (rows 0..j or j..n-1). A Cholesky factor reads and
+// writes only its triangle, so saving and restoring that triangle is half the copy of the matrix.
+template <class T>
+void copy_triangle_host(bool upper, std::size_t n, const T* from, T* to) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t begin = upper ? j * n : j * n + j, count = upper ? j + 1 : n - j;
+    std::copy_n(from + begin, count, to + begin);
+  }
 }
 
 }  // namespace continua::linalg::detail
