@@ -28,8 +28,15 @@ const auto set_counters = continua_bench::set_stream_counters;
 // gradients, each thread's share as four interleaved streams of 1 KiB blocks, as the library
 // reads it): with it in front of the hand loop, the least the default policy's step can cost.
 enum class pre_check { none, exponent_max };
-bool hand_all_finite(const float* x, std::size_t n) {
+std::uint32_t hand_exponent_max(const float* x, std::size_t n) {
   constexpr std::uint32_t exponent = 0x7f800000u;
+  std::uint32_t m = 0;
+#pragma omp simd reduction(max : m)
+  for (std::size_t i = 0; i < n; ++i)
+    m = std::max(m, std::bit_cast<std::uint32_t>(x[i]) & exponent);
+  return m;
+}
+bool hand_all_finite(const float* x, std::size_t n) {
   constexpr std::size_t streams = 4, block = 256;
   std::uint32_t m = 0;
 #pragma omp parallel reduction(max : m)
@@ -38,16 +45,12 @@ bool hand_all_finite(const float* x, std::size_t n) {
     const auto part = static_cast<std::size_t>(omp_get_thread_num());
     const std::size_t begin = n * part / parts, end = n * (part + 1) / parts;
     const std::size_t len = (end - begin) / (streams * block) * block;
-    const auto bits = [&](std::size_t i) { return std::bit_cast<std::uint32_t>(x[i]) & exponent; };
     for (std::size_t i = 0; i < len; i += block)
-      for (std::size_t s = 0; s < streams; ++s) {
-        const std::size_t b = begin + s * len + i;
-#pragma omp simd reduction(max : m)
-        for (std::size_t j = b; j < b + block; ++j) m = std::max(m, bits(j));
-      }
-    for (std::size_t i = begin + streams * len; i < end; ++i) m = std::max(m, bits(i));
+      for (std::size_t s = 0; s < streams; ++s)
+        m = std::max(m, hand_exponent_max(x + begin + s * len + i, block));
+    m = std::max(m, hand_exponent_max(x + begin + streams * len, end - begin - streams * len));
   }
-  return m != exponent;
+  return m != 0x7f800000u;
 }
 
 template <pre_check Check>

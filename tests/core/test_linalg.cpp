@@ -271,6 +271,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(syrk_triangle_leaves_the_other_triangle_untouched,
     for (op trans : ops)
       for (const T beta : {T(0), T(1)}) {
         const std::size_t n = sh[0], k = sh[1];
+        // 600 (threaded mirror, many panels) with beta = 1 only: beta = 0 zeroes the triangle
+        // by the same code at every size, and each 600 case costs seconds under ASan.
+        if (n >= 512 && beta == T(0)) continue;
         const lmat a = rounded<T>(trans == op::transpose ? random_matrix(k, n, ++seed)
                                                          : random_matrix(n, k, ++seed));
         const lmat half = random_matrix(n, n, ++seed);
