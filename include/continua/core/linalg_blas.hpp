@@ -218,12 +218,7 @@ struct blas_backend {
     constexpr std::string_view call = "continua::linalg::blas_backend::cholesky";
     if (n == 0) return -1;
     const int in = blas_int(n, call);
-    std::vector<T> own;
-    if (workspace == nullptr) {
-      own.resize(n * n);
-      workspace = own.data();
-    }
-    copy_triangle_host(upper, n, a, workspace);  // potrf touches nothing else
+    const triangle_backup<T> backup(upper, n, a, workspace);
     const char uplo = upper ? 'U' : 'L';
     int info = 0;
     const serial_blas_scope serial(
@@ -245,7 +240,7 @@ struct blas_backend {
         break;
       }
     if (failed >= 0) {
-      copy_triangle_host(upper, n, static_cast<const T*>(workspace), a);
+      backup.restore(a);
       return failed;
     }
     for (std::size_t j = 0; j < n; ++j) {

@@ -329,13 +329,7 @@ void eigen_backend::syrk(bool upper, bool trans, std::size_t n, std::size_t k, T
 template <class T>
 std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* workspace) {
   using namespace eigen_impl;
-  std::vector<T> own;
-  if (workspace == nullptr) {
-    own.resize(n * n);
-    workspace = own.data();
-  }
-  // The factor reads and writes only its triangle; that is all a failure has to restore.
-  copy_triangle_host(upper, n, a, workspace);
+  const triangle_backup<T> backup(upper, n, a, workspace);
   map<T> am(a, idx(n), idx(n));
   Eigen::Index failed = -1;
   [[maybe_unused]] const int threads =
@@ -365,7 +359,7 @@ std::ptrdiff_t eigen_backend::cholesky(bool upper, std::size_t n, T* a, T* works
       break;
     }
   if (failed >= 0) {
-    copy_triangle_host(upper, n, static_cast<const T*>(workspace), a);
+    backup.restore(a);
     return static_cast<std::ptrdiff_t>(failed);
   }
   if (upper)

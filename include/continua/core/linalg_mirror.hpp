@@ -1,10 +1,11 @@
 // Host kernels of core/linalg shared by the Eigen and BLAS backends: copies one triangle of a
 // square column-major matrix onto the other, which is what turns a one-triangle syrk into a full
-// one, and copies one triangle between two matrices (the Cholesky's restore-on-failure copy).
+// one, and saves one triangle so that a failed Cholesky can restore its input.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "continua/config.hpp"
 #include "continua/core/threads.hpp"
@@ -39,8 +40,7 @@ void mirror_triangle_host(bool upper, std::size_t n, T* c) {
 }
 
 // to = from over the upper (upper) or lower triangle, diagonal included, of n x n column-major
-// matrices: per column one contiguous run (rows 0..j or j..n-1). A Cholesky factor reads and
-// writes only its triangle, so saving and restoring that triangle is half the copy of the matrix.
+// matrices: per column one contiguous run (rows 0..j or j..n-1).
 template <class T>
 void copy_triangle_host(bool upper, std::size_t n, const T* from, T* to) {
   for (std::size_t j = 0; j < n; ++j) {
@@ -48,5 +48,32 @@ void copy_triangle_host(bool upper, std::size_t n, const T* from, T* to) {
     std::copy_n(from + begin, count, to + begin);
   }
 }
+
+// The upper (upper) or lower triangle of the n x n column-major `a`, saved in `workspace` (n * n
+// scalars, or null: a buffer of its own) so that a failed in-place Cholesky can put `a` back bit
+// for bit. The factor reads and writes only that triangle, so only that is copied: half the
+// matrix.
+template <class T>
+class triangle_backup {
+ public:
+  triangle_backup(bool upper, std::size_t n, const T* a, T* workspace)
+      : upper_(upper), n_(n), saved_(workspace) {
+    if (saved_ == nullptr) {
+      own_.resize(n * n);
+      saved_ = own_.data();
+    }
+    copy_triangle_host(upper_, n_, a, saved_);
+  }
+  triangle_backup(const triangle_backup&) = delete;
+  triangle_backup& operator=(const triangle_backup&) = delete;
+
+  void restore(T* a) const { copy_triangle_host(upper_, n_, static_cast<const T*>(saved_), a); }
+
+ private:
+  bool upper_;
+  std::size_t n_;
+  std::vector<T> own_;
+  T* saved_;
+};
 
 }  // namespace continua::linalg::detail
